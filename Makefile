@@ -1,0 +1,34 @@
+# einsim — quick start: `make demo` runs the FuseMax study on defaults, `make test` runs the whole test suite.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench bench-smoke iverilog clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/einsim study fusemax --out out/fusemax
+
+iverilog:
+	@command -v iverilog >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog; }
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+test: $(BIN)/.installed iverilog lint
+	$(BIN)/pytest -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks
+
+bench-smoke: $(BIN)/.installed
+	$(BIN)/python -m benchmarks --smoke
+
+clean:
+	rm -rf $(VENV) out sim_build .pytest_cache
