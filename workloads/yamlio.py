@@ -32,8 +32,15 @@ class Doc:
         return ErrorList(self.file, self.line)
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+
+
 def _convert(node, path, lines, errors: ErrorList):
     lines.setdefault(path, node.start_mark.line + 1)
+    if node.tag not in _PLAIN_TAGS:
+        errors.add(path, f"YAML tag {node.tag!r} is not allowed: spec files hold plain data (strings, numbers, "
+                         f"lists, mappings)", line=node.start_mark.line + 1)
+        return None
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
