@@ -1,0 +1,145 @@
+"""Register-level systolic kernel: values vs numpy, cycles vs SCALE-Sim, Numba vs reference, fold overlap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arch.systolic import SystolicArraySpec, parse_systolic
+from sim.kernels import systolic as kernel
+from sim.kernels import systolic_reference as reference
+from sim.systolic_gemm import plan_folds, scalesim_cycles, simulate_gemm
+from workloads.errors import ErrorList, SpecError
+
+DATAFLOWS = ("os", "ws", "is")
+small = st.integers(min_value=1, max_value=6)
+settings.register_profile("einsim", max_examples=40, deadline=None)
+settings.load_profile("einsim")
+
+
+def _ints(seed, shape):
+    return np.random.default_rng(seed).integers(-8, 8, shape)
+
+
+@given(R=small, C=small, M=small, K=small, N=small, dataflow=st.sampled_from(DATAFLOWS), seed=st.integers(0, 99))
+def test_values_and_scalesim_cycles_without_overlap(R, C, M, K, N, dataflow, seed):
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow=dataflow)
+    a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
+    run = simulate_gemm(spec, a, b, exact=True)
+    assert np.array_equal(run.out, a @ b)
+    assert run.cycles == scalesim_cycles(spec, M, K, N)
+    assert run.counters["macs"] == M * K * N
+    assert run.out_cycle.max() <= run.cycles  # equal unless the last fold is padded: padded PEs still stream
+
+
+@given(R=small, C=small, M=small, K=small, N=small, dataflow=st.sampled_from(DATAFLOWS), seed=st.integers(0, 99))
+def test_float_values(R, C, M, K, N, dataflow, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((M, K)), rng.standard_normal((K, N))
+    run = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, double_buffer=True), a, b, exact=True)
+    np.testing.assert_allclose(run.out, a @ b, rtol=1e-12, atol=1e-12)
+
+
+@given(R=small, C=small, M=st.integers(1, 9), K=st.integers(1, 9), N=st.integers(1, 9),
+       dataflow=st.sampled_from(DATAFLOWS), double_buffer=st.booleans(), seed=st.integers(0, 99))
+def test_fast_mode_equals_exact(R, C, M, K, N, dataflow, double_buffer, seed):
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, double_buffer=double_buffer)
+    a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
+    exact, fast = simulate_gemm(spec, a, b, exact=True), simulate_gemm(spec, a, b)
+    assert exact.mode == "exact"
+    assert fast.mode == ("fast" if exact.folds > 2 else "exact")
+    assert np.array_equal(fast.out, exact.out)
+    assert np.array_equal(fast.out_cycle, exact.out_cycle)
+    assert fast.cycles == exact.cycles
+    assert fast.counters == exact.counters
+
+
+@given(R=small, C=small, M=st.integers(1, 9), K=st.integers(1, 9), N=st.integers(1, 9),
+       dataflow=st.sampled_from(DATAFLOWS), seed=st.integers(0, 99))
+def test_overlap_pipelines_folds(R, C, M, K, N, dataflow, seed):
+    """With double buffering folds follow each other at the documented period, never slower than without."""
+    a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, double_buffer=True)
+    run = simulate_gemm(spec, a, b, exact=True)
+    t = {"os": K, "ws": M, "is": N}[dataflow]
+    if dataflow == "os":
+        fill, period = R + C + t - 2, t
+    else:
+        fill, period = 2 * R + C + t - 2, max(t, 2 * R - 1)
+    assert np.array_equal(run.out, a @ b)
+    assert run.cycles == fill + (run.folds - 1) * period
+    assert run.cycles <= scalesim_cycles(spec, M, K, N)
+
+
+def test_overlap_period_matches_onnxim_rule_in_steady_state():
+    """ONNXim issues WS tiles of T >= 2R-1 rows back to back T cycles apart; so does the double-buffered array."""
+    R, C, M = 4, 4, 16
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow="ws", double_buffer=True)
+    run = simulate_gemm(spec, _ints(0, (M, 3 * R)), _ints(1, (3 * R, C)), exact=True)
+    assert run.folds == 3
+    assert run.cycles == (2 * R + C + M - 2) + 2 * M  # first fold as SCALE-Sim, then one fold every T = M cycles
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+@pytest.mark.parametrize("double_buffer", [False, True])
+@given(R=small, C=small, T=small, F=st.integers(1, 4), seed=st.integers(0, 999))
+def test_kernel_matches_reference(dtype, double_buffer, R, C, T, F, seed):
+    rng = np.random.default_rng(seed)
+    ru, cu = rng.integers(1, R + 1, F), rng.integers(1, C + 1, F)
+    stationary = rng.integers(-9, 9, (F, R, C)).astype(dtype)
+    stream = rng.integers(-9, 9, (2, T, R)).astype(dtype)
+    fold_stream, fold_out = rng.integers(0, 2, F), rng.integers(0, 2, F)
+    args = (R, C, double_buffer, stationary, stream, fold_stream, 2, fold_out, ru, cu)
+    for got, want in zip(kernel.ws_kernel(*args), reference.ws_kernel(*args), strict=True):
+        assert np.array_equal(got, want)
+    top = rng.standard_normal((2, T, C)).astype(dtype)
+    args = (R, C, double_buffer, stream, fold_stream, top, fold_out, ru, cu)
+    for got, want in zip(kernel.os_kernel(*args), reference.os_kernel(*args), strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_output_valid_cycles_follow_the_wavefront():
+    R, C, M, K, N = 3, 2, 4, 3, 2
+    run = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="ws"), _ints(0, (M, K)), _ints(1, (K, N)),
+                        exact=True)
+    # row m of the stream leaves column j at 2R + m + j (R preload cycles, R rows to cross, visible next cycle)
+    assert run.out_cycle.tolist() == [[2 * R + m + j for j in range(N)] for m in range(M)]
+
+
+def test_edge_folds_are_zero_padded_and_counted_as_used():
+    spec = SystolicArraySpec(rows=4, cols=4, dataflow="ws")
+    plan = plan_folds(spec, np.ones((5, 6), np.int64), np.ones((6, 5), np.int64))
+    assert plan.folds == 4
+    assert plan.rows_used.tolist() == [4, 2, 4, 2] and plan.cols_used.tolist() == [4, 4, 1, 1]
+    assert plan.stationary[3, 2:].sum() == 0 and plan.stationary[3][:, 1:].sum() == 0
+
+
+def test_verilog_parameters_come_from_the_spec():
+    spec = SystolicArraySpec(rows=4, cols=3, dataflow="is", double_buffer=True)
+    assert spec.verilog_parameters() == {"ROWS": 4, "COLS": 3, "DATAFLOW": 1, "DOUBLE_BUF": 1, "DATA_W": 8,
+                                         "ACC_W": 32}
+
+
+def test_parse_systolic_reports_every_error():
+    errors = ErrorList("x.yaml")
+    assert parse_systolic(errors, ("systolic",), {"rows": -4, "cols": 2, "dataflow": "wss", "double_bufer": True}) \
+        is None
+    text = [str(i) for i in errors.issues]
+    assert any("rows must be a positive integer, not -4" in t for t in text)
+    assert any("dataflow must be one of os, ws, is, not 'wss' (did you mean 'ws'?)" in t for t in text)
+    assert any("unknown key 'double_bufer' (did you mean 'double_buffer'?)" in t for t in text)
+
+
+def test_parse_systolic_builds_the_spec():
+    errors = ErrorList("x.yaml")
+    spec = parse_systolic(errors, ("systolic",), {"rows": 8, "cols": 4, "dataflow": "os", "double_buffer": True})
+    assert not errors and spec == SystolicArraySpec(rows=8, cols=4, dataflow="os", double_buffer=True)
+
+
+def test_spec_constructor_is_keyword_only_and_checked():
+    with pytest.raises(TypeError):
+        SystolicArraySpec(4, 4)  # type: ignore[misc]
+    with pytest.raises(SpecError, match="cols must be a positive integer, not 0"):
+        SystolicArraySpec(rows=4, cols=0)
