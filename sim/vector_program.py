@@ -118,9 +118,10 @@ def lane_softmax_program() -> VectorProgram:
 
 
 def random_program(rng: np.random.Generator, n_instr: int, registers: int, gap_prob: float = 0.0,
-                   max_gap: int = 4) -> VectorProgram:
+                   max_gap: int = 4, store_all: bool = False) -> VectorProgram:
     """A random program (every opcode, loads first so registers hold data); instruction i arrives after a random
-    gap with probability gap_prob, else back to back (arrive = 0 means 'as soon as the array is free')."""
+    gap with probability gap_prob, else back to back (arrive = 0 means 'as soon as the array is free').
+    store_all appends a store of every register, so the final register file is observed too."""
     ops = rng.integers(0, _k.N_OPS, size=n_instr)
     ops[: min(2, n_instr)] = _k.OP_LD
     regs = rng.integers(0, registers, size=(n_instr, 3))
@@ -128,8 +129,14 @@ def random_program(rng: np.random.Generator, n_instr: int, registers: int, gap_p
     # arrival cycles: cumulative gaps on top of a lower bound of the issue time (1 cycle per instruction)
     arrive = np.cumsum(gaps) + np.arange(n_instr)
     arrive = np.where(gaps > 0, arrive, 0)
-    return VectorProgram(ops.astype(np.int64), regs[:, 0].astype(np.int64), regs[:, 1].astype(np.int64),
+    prog = VectorProgram(ops.astype(np.int64), regs[:, 0].astype(np.int64), regs[:, 1].astype(np.int64),
                          regs[:, 2].astype(np.int64), np.maximum.accumulate(arrive).astype(np.int64))
+    if not store_all:
+        return prog
+    z = np.zeros(registers, dtype=np.int64)
+    return VectorProgram(np.concatenate([prog.op, z + _k.OP_ST]), np.concatenate([prog.rd, z]),
+                         np.concatenate([prog.ra, np.arange(registers)]), np.concatenate([prog.rb, z]),
+                         np.concatenate([prog.arrive, z]))
 
 
 def pack_config(spec: VectorUnitSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
