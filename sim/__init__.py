@@ -1,0 +1,10 @@
+"""Evaluation: the tile-level plan, the analytical model, the mapper and the Result type."""
+
+from .analytical import group_cycles
+from .evaluate import evaluate, evaluate_fixed
+from .mapper import best_mapping
+from .plan import GroupPlan, Infeasible, lower
+from .result import Result
+
+__all__ = ["evaluate", "evaluate_fixed", "best_mapping", "Result", "GroupPlan", "Infeasible", "lower",
+           "group_cycles"]

@@ -1,0 +1,56 @@
+"""Small typed checks used by the spec loaders: each records a spec issue and returns None on a bad value."""
+
+from __future__ import annotations
+
+import math
+
+from workloads.errors import ErrorList
+
+__all__ = ["pos_int", "pos_num", "nonneg_num", "string", "choice"]
+
+
+def pos_int(errors: ErrorList, path: tuple, value, hint: str = ""):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        errors.add(path, f"must be a positive integer, not {value!r}{hint}")
+        return None
+    return value
+
+
+def pos_num(errors: ErrorList, path: tuple, value, hint: str = ""):
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        errors.add(path, f"must be a positive number, not {value!r}{hint}")
+        return None
+    return value
+
+
+def nonneg_num(errors: ErrorList, path: tuple, value, hint: str = ""):
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        errors.add(path, f"must be a number >= 0, not {value!r}{hint}")
+        return None
+    return value
+
+
+def string(errors: ErrorList, path: tuple, value):
+    if not isinstance(value, str) or not value:
+        errors.add(path, f"must be a non-empty string, not {value!r}")
+        return None
+    return value
+
+
+def choice(errors: ErrorList, path: tuple, value, choices):
+    if value not in choices:
+        from workloads.yamlio import suggest
+
+        errors.add(path, f"must be one of {', '.join(map(str, choices))}, not {value!r}{suggest(value, choices)}")
+        return None
+    return value

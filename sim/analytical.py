@@ -1,0 +1,140 @@
+"""Closed-form latency of a lowered plan (see :mod:`sim.plan` for the plan's meaning).
+
+Per group, with ``count[t]`` executions of task t and levels k = 0..n (tasks of level k run once per iteration of
+the loops outside k):
+
+- ``interleave``: cycles = max(max over resources r of sum_t count[t] * cycles[t],
+  sum_k iters_k * RecMII_k), where RecMII_k is the maximum cycle ratio of level k's dependency graph with its
+  loop-carried edges (a recurrence bound), plus a one-iteration fill.
+- ``in_order``: cycles = sum_k iters_k * II_k, where II_k is the maximum cycle ratio of level k's graph with, in
+  addition, each resource's program order (consecutive tasks on a resource, and a wrap edge from its last task of
+  iteration i to its first of i + 1): the steady-state period of in-order units, plus a one-iteration fill.
+- ``serial``: cycles = sum_k iters_k * makespan_k, the list-scheduled length of one iteration of level k.
+
+The maximum cycle ratio (sum of edge weights / sum of iteration distances over a cycle) is found by bisection with
+a Bellman-Ford positive-cycle test; an edge u -> v weighs ``cycles[u] + latency[u]`` (a dependency) or
+``cycles[u]`` (program order on one resource).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .plan import GroupPlan
+
+__all__ = ["group_cycles", "max_cycle_ratio", "makespan"]
+
+
+def makespan(plan: GroupPlan, tasks: np.ndarray) -> float:
+    """Length of one iteration of ``tasks`` list-scheduled in program order (resources in order)."""
+    sel = set(int(t) for t in tasks)
+    finish = {}
+    free = {}
+    end = 0.0
+    for t in tasks:
+        t = int(t)
+        start = free.get(int(plan.resource[t]), 0.0)
+        for d in plan.deps(t):
+            if int(d) in sel:
+                start = max(start, finish[int(d)])
+        free[int(plan.resource[t])] = start + plan.cycles[t]
+        finish[t] = start + plan.cycles[t] + plan.latency[t]
+        end = max(end, finish[t])
+    return end
+
+
+def _edges(plan: GroupPlan, tasks: np.ndarray, program_order: bool):
+    sel = {int(t): i for i, t in enumerate(tasks)}
+    edges = []   # (src, dst, weight, distance)
+    for t in tasks:
+        t = int(t)
+        for d in plan.deps(t):
+            if int(d) in sel:
+                edges.append((sel[int(d)], sel[t], plan.cycles[d] + plan.latency[d], 0))
+    for s, d, k in zip(plan.carry_src, plan.carry_dst, plan.carry_dist, strict=True):
+        if int(s) in sel and int(d) in sel:
+            edges.append((sel[int(s)], sel[int(d)], plan.cycles[s] + plan.latency[s], int(k)))
+    if program_order:
+        by_res = {}
+        for t in tasks:
+            by_res.setdefault(int(plan.resource[t]), []).append(int(t))
+        for ts in by_res.values():
+            for a, b in zip(ts, ts[1:], strict=False):
+                edges.append((sel[a], sel[b], plan.cycles[a], 0))
+            edges.append((sel[ts[-1]], sel[ts[0]], plan.cycles[ts[-1]], 1))
+    e = np.array(edges, dtype=np.float64).reshape(-1, 4)
+    return e[:, 0].astype(np.int64), e[:, 1].astype(np.int64), e[:, 2], e[:, 3]
+
+
+def _positive_cycle(n, src, dst, w) -> bool:
+    dist = np.zeros(n)
+    for _ in range(n + 1):
+        cand = dist[src] + w
+        new = dist.copy()
+        np.maximum.at(new, dst, cand)
+        if np.all(new <= dist + 1e-9 * (1 + np.abs(dist))):
+            return False
+        dist = new
+    return True
+
+
+def max_cycle_ratio(n: int, src, dst, w, dist, rtol: float = 1e-7) -> float:
+    """Max over cycles of sum(w) / sum(dist) (0 if the graph has no cycle); zero-distance cycles must not exist."""
+    if len(src) == 0:
+        return 0.0
+    hi = float(w.sum()) + 1.0
+    if not _positive_cycle(n, src, dst, w - 0.0 * dist) and not np.any(dist > 0):
+        return 0.0
+    if not _positive_cycle(n, src, dst, w - 1e-12 * dist):
+        return 0.0
+    lo = 0.0
+    while hi - lo > rtol * max(hi, 1.0):
+        mid = 0.5 * (lo + hi)
+        if _positive_cycle(n, src, dst, w - mid * dist):
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _levels(plan: GroupPlan):
+    n = len(plan.trips)
+    iters = np.concatenate([[1.0], np.cumprod(plan.trips.astype(np.float64))])
+    for k in range(n + 1):
+        tasks = np.nonzero(plan.level == k)[0]
+        if len(tasks):
+            yield k, iters[k], tasks
+
+
+def group_cycles(plan: GroupPlan) -> dict:
+    """``{"cycles": total, "resource_cycles": {resource: busy cycles}, "period_cycles": steady-state period}``."""
+    count = plan.count
+    busy = {r: float(np.sum(count[plan.resource == i] * plan.cycles[plan.resource == i]))
+            for i, r in enumerate(plan.resources)}
+    n = len(plan.trips)
+    body = np.nonzero(plan.level == n)[0]
+    fill = makespan(plan, body) if len(body) else 0.0
+    total = 0.0
+    period = 0.0
+    if plan.pipeline == "serial":
+        for k, it, tasks in _levels(plan):
+            ms = makespan(plan, tasks)
+            total += it * ms
+            if k == n:
+                period = ms
+        return {"cycles": total, "resource_cycles": busy, "period_cycles": period}
+    order = plan.pipeline == "in_order"
+    rec = 0.0
+    for k, it, tasks in _levels(plan):
+        src, dst, w, dist = _edges(plan, tasks, order)
+        ii = max_cycle_ratio(len(tasks), src, dst, w, dist)
+        if k == n:
+            period = ii
+        rec += it * ii
+    if order:
+        total = rec + max(0.0, fill - period)
+    else:
+        total = max(max(busy.values()), rec) + max(0.0, fill - period)
+        period = max(period, max(float(np.sum(plan.cycles[body][plan.resource[body] == i]))
+                                 for i in range(len(plan.resources))) if len(body) else 0.0)
+    return {"cycles": total, "resource_cycles": busy, "period_cycles": period}
