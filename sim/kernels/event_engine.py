@@ -1,0 +1,293 @@
+"""Tile-level discrete-event engine: task instances of a loop program on resources, Numba-compiled.
+
+The program (struct-of-arrays; built and checked by sim.engine_program.EngineProgram) is one flattened loop of
+``n_iters`` global iterations g (nested shared loops flattened, innermost fastest) and task templates t:
+
+- template t runs one instance at every g = offset[t] + k * stride[t] < n_iters (k = 0, 1, ...; stride is the trip
+  count of the loops below the template's loop level, offset picks the first/last inner iteration), on resource
+  res[t], occupying one of its servers for dur[t] ticks;
+- an edge s -> t with distance d (in global iterations) makes instance (t, g) wait for the latest instance of s at
+  an iteration <= g - d (no wait if there is none): d = 0 inside an iteration (then s < t), d = 1 for loop-carried
+  values, d = depth * stride for a buffer slot that is reused ``depth`` tiles later (double buffering);
+- instances of one template start in order; (t, g) may start only if g < lo + window, lo being the oldest iteration
+  with an unfinished instance (the depth of the hardware's task queues);
+- whenever servers are free, each resource starts its startable instances oldest first, by (g, t); an in-order
+  resource (in_order[r] = 1: one instruction stream) takes only its oldest pending instance and idles until it is
+  startable.
+
+Time is an integer count of ticks (the caller picks ticks per cycle). The engine is event driven: each step jumps to
+the next finish time, retires the instances finishing then and starts what became startable. One event = one task
+instance retired.
+
+Steady state: at every iteration boundary of every loop level (lo crossing a multiple of a stride) the engine takes
+a signature of its state relative to (lo, now): per template the next instance to start and to finish as iteration
+offsets from lo (clipped at ``window``: templates beyond it are "far" and cannot act), and the busy servers' remaining
+times. When a signature recurs (c iterations and D ticks later) with every near template having advanced by exactly c
+and every far template idle, the future is the same trajectory shifted by (c, D) until a far template or the end of
+the loop comes within the window; the engine jumps over as many whole periods as fit, then simulates on. The jump is
+exact, so ``exact=True`` (simulate every event) gives identical results; it exists to check that.
+
+Outputs: makespan (ticks, last finish), count[t] (instances run), stats[STAT_*], and with trace_cap > 0 the first
+trace_cap started instances (template, iteration, start tick), exact mode only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["STATS", "STAT_EVENTS", "STAT_EVENTS_SIMULATED", "STAT_JUMPS", "STAT_ITERS_SKIPPED", "STAT_CHECKPOINTS",
+           "RING", "run_program"]
+
+STATS = ("events", "events_simulated", "jumps", "iters_skipped", "checkpoints")
+STAT_EVENTS, STAT_EVENTS_SIMULATED, STAT_JUMPS, STAT_ITERS_SKIPPED, STAT_CHECKPOINTS = range(5)
+
+#: checkpoints remembered per loop level (the longest steady-state period found, in iteration boundaries)
+RING = 8
+
+_BIG = np.int64(2**62)
+
+
+@njit(cache=True)
+def _startable(t, g, n_fin, offset, stride, in_ptr, in_src, in_dist):
+    """True if every dependency of instance (t, g) has finished."""
+    for e in range(in_ptr[t], in_ptr[t + 1]):
+        s = in_src[e]
+        gg = g - in_dist[e]
+        if gg < offset[s]:
+            continue
+        if (gg - offset[s]) // stride[s] >= n_fin[s]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _oldest_unfinished(n_iters, n_fin, offset, stride):
+    lo = n_iters
+    for t in range(offset.shape[0]):
+        g = offset[t] + n_fin[t] * stride[t]
+        if g < lo:
+            lo = g
+    return lo
+
+
+@njit(cache=True)
+def _signature(sig, lo, now, window, n_disp, n_fin, offset, stride, res_servers, slot_ptr, slot_task, slot_finish):
+    """Fill sig with the state relative to (lo, now); return a cheap hash of it."""
+    n_task = offset.shape[0]
+    pos = 0
+    for t in range(n_task):
+        sig[pos] = min(offset[t] + n_disp[t] * stride[t] - lo, window)
+        sig[pos + 1] = min(offset[t] + n_fin[t] * stride[t] - lo, window)
+        pos += 2
+    for r in range(res_servers.shape[0]):
+        a = slot_ptr[r]
+        b = slot_ptr[r + 1]
+        # busy servers of r as (remaining ticks, task + 1) pairs, sorted (servers of a resource are interchangeable)
+        start = pos
+        for s in range(a, b):
+            if slot_task[s] >= 0:
+                rem = slot_finish[s] - now
+                tk = slot_task[s] + 1
+                j = pos
+                while j > start and (sig[j - 2] > rem or (sig[j - 2] == rem and sig[j - 1] > tk)):
+                    sig[j] = sig[j - 2]
+                    sig[j + 1] = sig[j - 1]
+                    j -= 2
+                sig[j] = rem
+                sig[j + 1] = tk
+                pos += 2
+        for s in range(pos, start + 2 * (b - a)):
+            sig[s] = 0
+        pos = start + 2 * (b - a)
+    h = np.int64(0)
+    for i in range(pos):
+        h += (sig[i] % 1000003) * (i + 1)
+    return h
+
+
+@njit(cache=True)
+def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_stride, task_offset,
+                in_ptr, in_src, in_dist, exact, trace_cap):
+    """Simulate the program; returns (makespan, count, stats, trace_task, trace_iter, trace_start)."""
+    n_res = res_servers.shape[0]
+    n_task = task_res.shape[0]
+    stride = task_stride
+    offset = task_offset
+
+    # resource -> templates (ascending template index)
+    res_ptr = np.zeros(n_res + 1, np.int64)
+    for t in range(n_task):
+        res_ptr[task_res[t] + 1] += 1
+    for r in range(n_res):
+        res_ptr[r + 1] += res_ptr[r]
+    res_tasks = np.empty(n_task, np.int64)
+    fill = res_ptr[:-1].copy()
+    for t in range(n_task):
+        r = task_res[t]
+        res_tasks[fill[r]] = t
+        fill[r] += 1
+
+    slot_ptr = np.zeros(n_res + 1, np.int64)
+    for r in range(n_res):
+        slot_ptr[r + 1] = slot_ptr[r] + res_servers[r]
+    n_slots = slot_ptr[n_res]
+    slot_task = np.full(n_slots, -1, np.int64)
+    slot_finish = np.zeros(n_slots, np.int64)
+    busy = np.zeros(n_res, np.int64)
+
+    n_disp = np.zeros(n_task, np.int64)
+    n_fin = np.zeros(n_task, np.int64)
+    stats = np.zeros(len(STATS), np.int64)
+    trace_task = np.full(trace_cap, -1, np.int64)
+    trace_iter = np.full(trace_cap, -1, np.int64)
+    trace_start = np.full(trace_cap, -1, np.int64)
+    n_trace = 0
+
+    # loop levels = distinct strides, each with a ring of checkpoints
+    levels = np.unique(stride)
+    n_lvl = levels.shape[0]
+    sig_len = 2 * n_task + 2 * n_slots
+    sig = np.zeros(sig_len, np.int64)
+    ck_sig = np.zeros((n_lvl, RING, sig_len), np.int64)
+    ck_hash = np.zeros((n_lvl, RING), np.int64)
+    ck_lo = np.zeros((n_lvl, RING), np.int64)
+    ck_now = np.zeros((n_lvl, RING), np.int64)
+    ck_disp = np.zeros((n_lvl, RING, n_task), np.int64)
+    ck_n = np.zeros(n_lvl, np.int64)
+    ck_block = np.zeros(n_lvl, np.int64)
+
+    now = np.int64(0)
+    makespan = np.int64(0)
+    lo = _oldest_unfinished(n_iters, n_fin, offset, stride)
+    while True:
+        # start what can start at `now`
+        for r in range(n_res):
+            while busy[r] < res_servers[r]:
+                best = -1
+                best_g = _BIG
+                for i in range(res_ptr[r], res_ptr[r + 1]):
+                    t = res_tasks[i]
+                    g = offset[t] + n_disp[t] * stride[t]
+                    if g >= n_iters or g >= best_g:
+                        continue
+                    if res_in_order[r] != 0:
+                        best = t
+                        best_g = g
+                    elif g < lo + window and _startable(t, g, n_fin, offset, stride, in_ptr, in_src, in_dist):
+                        best = t
+                        best_g = g
+                if best >= 0 and res_in_order[r] != 0:
+                    if best_g >= lo + window or not _startable(best, best_g, n_fin, offset, stride,
+                                                               in_ptr, in_src, in_dist):
+                        best = -1
+                if best < 0:
+                    break
+                s = slot_ptr[r]
+                while slot_task[s] >= 0:
+                    s += 1
+                slot_task[s] = best
+                slot_finish[s] = now + task_dur[best]
+                busy[r] += 1
+                n_disp[best] += 1
+                if n_trace < trace_cap:
+                    trace_task[n_trace] = best
+                    trace_iter[n_trace] = best_g
+                    trace_start[n_trace] = now
+                    n_trace += 1
+
+        # steady state: checkpoint at loop-level boundaries, jump over whole periods
+        if not exact and lo < n_iters:
+            have_sig = False
+            h = np.int64(0)
+            jumped = False
+            for li in range(n_lvl - 1, -1, -1):
+                block = lo // levels[li]
+                if block <= ck_block[li]:
+                    continue
+                ck_block[li] = block
+                stats[STAT_CHECKPOINTS] += 1
+                if not have_sig:
+                    h = _signature(sig, lo, now, window, n_disp, n_fin, offset, stride, res_servers, slot_ptr,
+                                   slot_task, slot_finish)
+                    have_sig = True
+                if not jumped:
+                    kept = min(ck_n[li], RING)
+                    for back in range(1, kept + 1):
+                        j = (ck_n[li] - back) % RING
+                        if ck_hash[li, j] != h:
+                            continue
+                        same = True
+                        for i in range(sig_len):
+                            if ck_sig[li, j, i] != sig[i]:
+                                same = False
+                                break
+                        if not same:
+                            continue
+                        c = lo - ck_lo[li, j]
+                        d = now - ck_now[li, j]
+                        if c <= 0 or d <= 0:
+                            continue
+                        # every template advanced by exactly one period, or stayed idle and far
+                        k = (n_iters - window - lo) // c
+                        ok = True
+                        for t in range(n_task):
+                            dd = n_disp[t] - ck_disp[li, j, t]
+                            if dd * stride[t] == c:
+                                continue
+                            g = offset[t] + n_disp[t] * stride[t]
+                            if dd == 0 and g - lo >= window:
+                                k = min(k, (g - window - lo) // c)
+                                continue
+                            ok = False
+                            break
+                        if not ok or k < 1:
+                            continue
+                        for t in range(n_task):
+                            if n_disp[t] != ck_disp[li, j, t]:
+                                n_disp[t] += k * c // stride[t]
+                                n_fin[t] += k * c // stride[t]
+                        for s in range(n_slots):
+                            if slot_task[s] >= 0:
+                                slot_finish[s] += k * d
+                        now += k * d
+                        lo += k * c
+                        stats[STAT_JUMPS] += 1
+                        stats[STAT_ITERS_SKIPPED] += k * c
+                        jumped = True
+                        break
+                if not jumped:
+                    j = ck_n[li] % RING
+                    ck_sig[li, j, :] = sig
+                    ck_hash[li, j] = h
+                    ck_lo[li, j] = lo
+                    ck_now[li, j] = now
+                    ck_disp[li, j, :] = n_disp
+                    ck_n[li] += 1
+            if jumped:
+                for li in range(n_lvl):
+                    ck_block[li] = lo // levels[li]
+
+        # next event: the earliest finish
+        nxt = _BIG
+        for s in range(n_slots):
+            if slot_task[s] >= 0 and slot_finish[s] < nxt:
+                nxt = slot_finish[s]
+        if nxt == _BIG:
+            break
+        now = nxt
+        makespan = now
+        for r in range(n_res):
+            for s in range(slot_ptr[r], slot_ptr[r + 1]):
+                if slot_task[s] >= 0 and slot_finish[s] == now:
+                    n_fin[slot_task[s]] += 1
+                    slot_task[s] = -1
+                    busy[r] -= 1
+                    stats[STAT_EVENTS_SIMULATED] += 1
+        lo = _oldest_unfinished(n_iters, n_fin, offset, stride)
+
+    if lo < n_iters:
+        raise RuntimeError("event engine deadlock: a task can never start (check edges and window)")
+    for t in range(n_task):
+        stats[STAT_EVENTS] += n_fin[t]
+    return makespan, n_fin, stats, trace_task[:n_trace], trace_iter[:n_trace], trace_start[:n_trace]
