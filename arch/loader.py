@@ -75,9 +75,10 @@ def _build(doc: Doc) -> ArchSpec:
 
 
 def _unit(e, path, name, u):
-    if not check_keys(e, path, u, required=("kind", "pipelines"),
-                      optional=("rows", "cols", "pes", "composite_ops", "energy_pj", "area_um2",
-                                "rf_reads_per_op", "rf_writes_per_op", "spatial_reduction")):
+    check_keys(e, path, u, required=("kind", "pipelines"),
+               optional=("rows", "cols", "pes", "composite_ops", "energy_pj", "area_um2",
+                         "rf_reads_per_op", "rf_writes_per_op", "spatial_reduction"))
+    if not isinstance(u, dict) or "kind" not in u or "pipelines" not in u:
         return None
     kind = choice(e, path + ("kind",), u["kind"], UNIT_KINDS)
     dims = {}
@@ -140,8 +141,9 @@ def _unit(e, path, name, u):
 
 
 def _level(e, path, m):
-    if not check_keys(e, path, m, required=("name", "kind", "access_bits", "energy_pj"),
-                      optional=("capacity_bytes", "bandwidth_bytes_per_s", "banks", "area_um2_per_kib")):
+    check_keys(e, path, m, required=("name", "kind", "access_bits", "energy_pj"),
+               optional=("capacity_bytes", "bandwidth_bytes_per_s", "banks", "area_um2_per_kib"))
+    if not isinstance(m, dict) or any(k not in m for k in ("name", "kind", "access_bits", "energy_pj")):
         return None
     name = string(e, path + ("name",), m["name"])
     kind = choice(e, path + ("kind",), m["kind"], MEMORY_KINDS)

@@ -74,7 +74,7 @@ def _build(doc: Doc) -> MappingSpec:
 
 def _group(e, path, g):
     if not check_keys(e, path, g, required=("einsums", "loops"),
-                      optional=("spatial", "on_chip", "stream", "spill", "pipeline")):
+                      optional=("spatial", "on_chip", "stream", "hold", "spill", "pipeline")):
         return None
     einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
     loops = []
@@ -114,9 +114,21 @@ def _group(e, path, g):
             spatial[str(k)] = dict(v)
     on_chip = _names(e, path + ("on_chip",), g.get("on_chip", "all"), "tensor")
     stream = _names(e, path + ("stream",), g.get("stream", []), "tensor") or ()
+    hold = {}
+    hv = g.get("hold") or {}
+    if not isinstance(hv, dict):
+        e.add(path + ("hold",), f"must map a DRAM input -> loop depth to hold it at (0 = outside all loops), "
+                                f"not {hv!r}")
+    else:
+        for k, v in hv.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                e.add(path + ("hold", k), f"must be a loop depth >= 0 (the number of loops outside the hold), "
+                                          f"not {v!r}")
+            else:
+                hold[str(k)] = v
     spill = g.get("spill", False)
     if not isinstance(spill, bool):
         e.add(path + ("spill",), f"must be true or false, not {spill!r}")
     pipe = choice(e, path + ("pipeline",), g.get("pipeline", "in_order"), PIPELINES)
-    return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, stream=stream,
+    return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, stream=stream, hold=hold,
                  spill=bool(spill), pipeline=pipe or "in_order")

@@ -44,12 +44,14 @@ class Group:
     spatial: Mapping[str, Mapping[str, str]]   # unit or Einsum name -> {unit dimension: rank}
     on_chip: tuple[str, ...] | None            # None: all intermediates of the group
     stream: tuple[str, ...] = ()               # DRAM inputs re-read at each use instead of held
+    hold: Mapping[str, int] = field(default_factory=dict)  # DRAM input -> loop depth it is held at (0 = whole run)
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing
     pipeline: str = "in_order"
 
     def __post_init__(self):
         object.__setattr__(self, "spatial", MappingProxyType({k: MappingProxyType(dict(v))
                                                               for k, v in self.spatial.items()}))
+        object.__setattr__(self, "hold", MappingProxyType(dict(self.hold)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,8 @@ def best_mapping(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes:
         m = mapping.with_tiles(dict(zip(keys, combo, strict=True)))
         r = evaluate_fixed(workload, arch, m, sizes)
         if not r.ok:
-            first_fail = first_fail or r
+            if first_fail is None or "does not divide" in first_fail.reason:
+                first_fail = r
             continue
         if best is None or r.summary["cycles"] < best[1].summary["cycles"] * (1 - 1e-9):
             choice = {f"{m.groups[g].loops[i].rank}@{g}.{i}": t for (g, i), t in zip(keys, combo, strict=True)}

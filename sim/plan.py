@@ -259,6 +259,8 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
             # a DRAM tensor: a cascade input or made by an earlier group
             if op.tensor in g.stream:
                 h = k
+            elif op.tensor in g.hold:
+                h = min(g.hold[op.tensor], k)
             else:
                 h = max((j + 1 for j in range(k) if indexes(cascade.tensor_ranks(op.tensor), loops[j].rank)),
                         default=0)
