@@ -31,7 +31,7 @@ import numpy as np
 
 from arch.spec import ArchSpec
 from mappings.spec import Group, MappingSpec
-from workloads import Cascade, einsum_ops
+from workloads import Cascade, einsum_ops, einsum_passes
 from workloads.cascade import is_carried
 
 __all__ = ["GroupPlan", "Infeasible", "lower", "lower_group", "COMPUTE", "LOAD", "STORE"]
@@ -330,19 +330,33 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
         live_peak = max(live_peak, live)
     held = sum(resident.values())
     peak = held + live_peak
+    inner = [r for r in cascade.ranks if not any(indexes((r,), lp.rank) for lp in loops)]
+    pass_over = {r: einsum_passes(cascade, r) for r in inner}
+
+    def later_pass(src, dst):
+        return any(pass_over[r][dst] > pass_over[r][src] > 0 for r in inner)
     cap = buf.capacity_bytes
     if peak > cap:
         if not g.spill or held >= cap:
             detail = ", ".join(f"{k} {v / 2**20:.2f} MiB" for k, v in list(resident.items()) + list(inter.items()))
             raise Infeasible(f"{name} needs {peak / 2**20:.2f} MiB of {buf.name} ({detail}), more than its "
                              f"{cap / 2**20:.2f} MiB; use smaller tiles, stream inputs, or allow spilling")
-        frac = min(1.0, (peak - cap) / live_peak)
-        for tname, b in inter.items():
+        # What overflows is spilled: a share of the intermediates that wait across a pass (FuseMax Sec. III) over a
+        # rank the tile holds whole, written once and read back by each consumer in a later pass; consumers in the
+        # producer's own pass take it as it is made. A group with no such waiting tensor spills every intermediate.
+        waiting = {t: [e.name for e in einsums if e.name != produced[t] and any(op.tensor == t for op in e.inputs)
+                       and later_pass(produced[t], e.name)] for t in inter}
+        waiting = {t: c for t, c in waiting.items() if c}
+        spilled = waiting or {t: [e.name for e in einsums if e.name != produced[t]
+                                  and any(op.tensor == t for op in e.inputs)] for t in inter}
+        frac = min(1.0, (peak - cap) / sum(inter[t] for t in spilled))
+        for tname, readers in spilled.items():
+            b = inter[tname]
             src = task_of[produced[tname]]
             st = dram_task(STORE, tname, T[src]["level"], T[src]["phase"], frac * b / word, "spill")
             T[st]["deps"] = [src]
             for e in einsums:
-                if e.name != produced[tname] and any(op.tensor == tname for op in e.inputs):
+                if e.name in readers:
                     c = task_of[e.name]
                     lt = dram_task(LOAD, tname, T[c]["level"], T[c]["phase"], frac * b / word, "unspill")
                     T[lt]["deps"] = [st]

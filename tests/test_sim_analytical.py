@@ -9,6 +9,7 @@ from test_arch_spec import GOOD as TINY
 import arch
 import mappings
 import workloads
+from mappings.loader import PRESET_DIR
 from sim import evaluate, lower
 from sim.analytical import max_cycle_ratio
 
@@ -142,3 +143,18 @@ def test_max_cycle_ratio_on_a_small_graph():
     assert max_cycle_ratio(2, src, dst, w, d) == pytest.approx(5.0, rel=1e-6)
     assert max_cycle_ratio(2, np.array([0]), np.array([1]), np.array([1.0]), np.array([0.0])) == 0.0
     _ = dataclasses
+
+
+def test_spill_follows_the_passes():
+    """A FLAT block that overflows the buffer spills what waits across a pass (QK for pass 2, SN for pass 3, and
+    the small GM, SD statistics), read back once by the later pass; A streams into AV within pass 3."""
+    text = (PRESET_DIR / "flat.yaml").read_text().replace(
+        "{best_of: [4096, 2048, 1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1]}", "256")
+    c = workloads.load_cascade("attention_3pass")
+    sizes = c.bind({"B": 1, "H": 1, "M": 262144, "P": 256, "E": 64, "F": 64})
+    (plan,) = lower(c, sizes, arch.load_arch("flat"), mappings.mapping_from_text(text))
+    names = set(plan.task_name)
+    assert {"spill QK", "spill SN", "unspill QK", "unspill SN"} <= names
+    assert "spill A" not in names and "unspill A" not in names
+    loads = [n for n in plan.task_name if n.startswith("unspill")]
+    assert loads.count("unspill QK") == 1 and loads.count("unspill SN") == 1  # only the later pass reads back
