@@ -35,9 +35,10 @@ class EngineProgram:
     tasks: list[str] = field(default_factory=list)
     task_res: list[int] = field(default_factory=list)
     dur: list[int] = field(default_factory=list)
+    lat: list[int] = field(default_factory=list)
     stride: list[int] = field(default_factory=list)
     offset: list[int] = field(default_factory=list)
-    edges: list[tuple[int, int, int]] = field(default_factory=list)
+    edges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def __post_init__(self):
         if isinstance(self.n_iters, bool) or not isinstance(self.n_iters, (int, np.integer)) or self.n_iters < 1:
@@ -56,25 +57,30 @@ class EngineProgram:
         self.in_order.append(bool(in_order))
         return len(self.resources) - 1
 
-    def task(self, name: str, resource: str, dur: int, *, stride: int = 1, offset: int = 0) -> int:
-        """Add a template on ``resource`` taking ``dur`` ticks, at iterations offset, offset + stride, ..."""
+    def task(self, name: str, resource: str, dur: int, *, lat: int = 0, stride: int = 1, offset: int = 0) -> int:
+        """Add a template on ``resource`` occupying it ``dur`` ticks, done ``lat`` ticks later, at iterations
+        offset, offset + stride, ..."""
         if name in self.tasks:
             raise ValueError(f"task name must be unique, not {name!r} again")
         if resource not in self.resources:
             raise ValueError(f"resource of task {name!r} must be one of {self.resources}, not {resource!r}")
         if int(dur) != dur or dur < 0:
             raise ValueError(f"duration of task {name!r} must be a non-negative integer of ticks, not {dur!r}")
+        if int(lat) != lat or lat < 0:
+            raise ValueError(f"latency of task {name!r} must be a non-negative integer of ticks, not {lat!r}")
         if stride < 1 or not 0 <= offset < stride:
             raise ValueError(f"task {name!r} needs stride >= 1 and 0 <= offset < stride, not {stride!r}, {offset!r}")
         self.tasks.append(name)
         self.task_res.append(self.resources.index(resource))
         self.dur.append(int(dur))
+        self.lat.append(int(lat))
         self.stride.append(int(stride))
         self.offset.append(int(offset))
         return len(self.tasks) - 1
 
-    def edge(self, src: str, dst: str, distance: int = 0) -> None:
-        """``dst`` at iteration g waits for the latest ``src`` at an iteration <= g - distance."""
+    def edge(self, src: str, dst: str, distance: int = 0, *, span: int = 0) -> None:
+        """``dst`` at iteration g waits for the latest ``src`` at an iteration <= g - distance; with span > 0 only
+        if g and g - distance lie in the same block of ``span`` iterations."""
         for n in (src, dst):
             if n not in self.tasks:
                 raise ValueError(f"edge end must be a task ({', '.join(self.tasks)}), not {n!r}")
@@ -84,23 +90,25 @@ class EngineProgram:
         if distance == 0 and s >= d:
             raise ValueError(f"edge {src}->{dst} with distance 0 must point to a later task; add {dst!r} after "
                              f"{src!r} or give the edge a distance")
-        self.edges.append((s, d, int(distance)))
+        if span < 0:
+            raise ValueError(f"edge {src}->{dst} span must be >= 0 (0: always applies), not {span!r}")
+        self.edges.append((s, d, int(distance), int(span)))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The struct-of-arrays form the kernel takes (edges as CSR over destination)."""
         n = len(self.tasks)
         order = sorted(range(len(self.edges)), key=lambda i: (self.edges[i][1], i))
         in_ptr = np.zeros(n + 1, np.int64)
-        for _, d, _ in self.edges:
+        for _, d, _, _ in self.edges:
             in_ptr[d + 1] += 1
         np.cumsum(in_ptr, out=in_ptr)
         i64 = lambda xs: np.asarray(xs, np.int64).reshape(-1)  # noqa: E731
         return {
             "res_servers": i64(self.servers), "res_in_order": i64(self.in_order),
-            "task_res": i64(self.task_res), "task_dur": i64(self.dur),
+            "task_res": i64(self.task_res), "task_dur": i64(self.dur), "task_lat": i64(self.lat),
             "task_stride": i64(self.stride), "task_offset": i64(self.offset),
             "in_ptr": in_ptr, "in_src": i64([self.edges[i][0] for i in order]),
-            "in_dist": i64([self.edges[i][2] for i in order]),
+            "in_dist": i64([self.edges[i][2] for i in order]), "in_span": i64([self.edges[i][3] for i in order]),
         }
 
 
@@ -128,8 +136,8 @@ def run(program: EngineProgram, *, exact: bool = False, trace: int = 0, referenc
     fn = _ref.run_program if reference else _k.run_program
     makespan, count, stats, tt, ti, ts = fn(
         np.int64(program.n_iters), np.int64(program.window), a["res_servers"], a["res_in_order"], a["task_res"],
-        a["task_dur"], a["task_stride"], a["task_offset"], a["in_ptr"], a["in_src"], a["in_dist"],
-        bool(exact), np.int64(trace if exact else 0))
+        a["task_dur"], a["task_lat"], a["task_stride"], a["task_offset"], a["in_ptr"], a["in_src"], a["in_dist"],
+        a["in_span"], bool(exact), np.int64(trace))
     busy = np.zeros(len(program.resources), np.int64)
     np.add.at(busy, a["task_res"], count * a["task_dur"])
     return EngineRun(

@@ -5,30 +5,34 @@ The program (struct-of-arrays; built and checked by sim.engine_program.EnginePro
 
 - template t runs one instance at every g = offset[t] + k * stride[t] < n_iters (k = 0, 1, ...; stride is the trip
   count of the loops below the template's loop level, offset picks the first/last inner iteration), on resource
-  res[t], occupying one of its servers for dur[t] ticks;
-- an edge s -> t with distance d (in global iterations) makes instance (t, g) wait for the latest instance of s at
-  an iteration <= g - d (no wait if there is none): d = 0 inside an iteration (then s < t), d = 1 for loop-carried
-  values, d = depth * stride for a buffer slot that is reused ``depth`` tiles later (double buffering);
+  res[t]: it occupies one of the resource's servers for dur[t] ticks and its result is ready lat[t] ticks later
+  (pipeline drain); the instance is *done* then;
+- an edge s -> t with distance d (in global iterations) makes instance (t, g) wait until the latest instance of s at
+  an iteration <= g - d is done (no wait if there is none): d = 0 inside an iteration (then s < t), d > 0 for
+  loop-carried values and for buffer slots reused ``depth`` tiles later (double buffering). An edge with span > 0
+  applies only when g and g - d lie in the same block of ``span`` iterations (a recurrence restarting with each
+  iteration of an outer loop);
 - instances of one template start in order; (t, g) may start only if g < lo + window, lo being the oldest iteration
-  with an unfinished instance (the depth of the hardware's task queues);
+  with an instance not done (the depth of the hardware's task queues);
 - whenever servers are free, each resource starts its startable instances oldest first, by (g, t); an in-order
   resource (in_order[r] = 1: one instruction stream) takes only its oldest pending instance and idles until it is
   startable.
 
 Time is an integer count of ticks (the caller picks ticks per cycle). The engine is event driven: each step jumps to
-the next finish time, retires the instances finishing then and starts what became startable. One event = one task
-instance retired.
+the next time a server frees or an instance is done, retires those and starts what became startable. One event =
+one task instance done.
 
-Steady state: at every iteration boundary of every loop level (lo crossing a multiple of a stride) the engine takes
-a signature of its state relative to (lo, now): per template the next instance to start and to finish as iteration
-offsets from lo (clipped at ``window``: templates beyond it are "far" and cannot act), and the busy servers' remaining
-times. When a signature recurs (c iterations and D ticks later) with every near template having advanced by exactly c
-and every far template idle, the future is the same trajectory shifted by (c, D) until a far template or the end of
-the loop comes within the window; the engine jumps over as many whole periods as fit, then simulates on. The jump is
-exact, so ``exact=True`` (simulate every event) gives identical results; it exists to check that.
+Steady state: at every block boundary of every loop level (lo crossing a multiple of a stride or span) the engine
+takes a signature of its state relative to (lo, now): per template the next instance to start and to be done as
+iteration offsets from lo (clipped at ``window``: templates beyond it are "far" and cannot act) and the remaining
+times of its instances in flight. When a signature recurs (c iterations and D ticks later) with every near template
+having advanced by exactly c and every far template idle, the future is the same trajectory shifted by (c, D) until a
+far template, a span boundary or the end of the loop comes within the window; the engine jumps over as many whole
+periods as fit, then simulates on. The jump is exact, so ``exact=True`` (simulate every event) gives identical
+results; it exists to check that.
 
-Outputs: makespan (ticks, last finish), count[t] (instances run), stats[STAT_*], and with trace_cap > 0 the first
-trace_cap started instances (template, iteration, start tick), exact mode only.
+Outputs: makespan (ticks, last instance done), count[t] (instances run), stats[STAT_*], and with trace_cap > 0 the
+first trace_cap started instances (template, iteration, start tick).
 """
 
 from __future__ import annotations
@@ -42,73 +46,59 @@ __all__ = ["STATS", "STAT_EVENTS", "STAT_EVENTS_SIMULATED", "STAT_JUMPS", "STAT_
 STATS = ("events", "events_simulated", "jumps", "iters_skipped", "checkpoints")
 STAT_EVENTS, STAT_EVENTS_SIMULATED, STAT_JUMPS, STAT_ITERS_SKIPPED, STAT_CHECKPOINTS = range(5)
 
-#: checkpoints remembered per loop level (the longest steady-state period found, in iteration boundaries)
-RING = 8
+#: checkpoints remembered per loop level (the longest steady-state period found, in block boundaries)
+RING = 128
 
 _BIG = np.int64(2**62)
 
 
 @njit(cache=True)
-def _startable(t, g, n_fin, offset, stride, in_ptr, in_src, in_dist):
-    """True if every dependency of instance (t, g) has finished."""
+def _startable(t, g, n_done, offset, stride, in_ptr, in_src, in_dist, in_span):
+    """True if every dependency of instance (t, g) is done."""
     for e in range(in_ptr[t], in_ptr[t + 1]):
         s = in_src[e]
         gg = g - in_dist[e]
         if gg < offset[s]:
             continue
-        if (gg - offset[s]) // stride[s] >= n_fin[s]:
+        span = in_span[e]
+        if span > 0 and g // span != gg // span:
+            continue
+        if (gg - offset[s]) // stride[s] >= n_done[s]:
             return False
     return True
 
 
 @njit(cache=True)
-def _oldest_unfinished(n_iters, n_fin, offset, stride):
+def _oldest_not_done(n_iters, n_done, offset, stride):
     lo = n_iters
     for t in range(offset.shape[0]):
-        g = offset[t] + n_fin[t] * stride[t]
+        g = offset[t] + n_done[t] * stride[t]
         if g < lo:
             lo = g
     return lo
 
 
 @njit(cache=True)
-def _signature(sig, lo, now, window, n_disp, n_fin, offset, stride, res_servers, slot_ptr, slot_task, slot_finish):
-    """Fill sig with the state relative to (lo, now); return a cheap hash of it."""
-    n_task = offset.shape[0]
+def _signature(sig, lo, now, window, n_disp, n_done, offset, stride, ring):
+    """Fill sig with the state relative to (lo, now); return (length, cheap hash)."""
+    cap = ring.shape[1]
     pos = 0
-    for t in range(n_task):
+    for t in range(offset.shape[0]):
         sig[pos] = min(offset[t] + n_disp[t] * stride[t] - lo, window)
-        sig[pos + 1] = min(offset[t] + n_fin[t] * stride[t] - lo, window)
+        sig[pos + 1] = min(offset[t] + n_done[t] * stride[t] - lo, window)
         pos += 2
-    for r in range(res_servers.shape[0]):
-        a = slot_ptr[r]
-        b = slot_ptr[r + 1]
-        # busy servers of r as (remaining ticks, task + 1) pairs, sorted (servers of a resource are interchangeable)
-        start = pos
-        for s in range(a, b):
-            if slot_task[s] >= 0:
-                rem = slot_finish[s] - now
-                tk = slot_task[s] + 1
-                j = pos
-                while j > start and (sig[j - 2] > rem or (sig[j - 2] == rem and sig[j - 1] > tk)):
-                    sig[j] = sig[j - 2]
-                    sig[j + 1] = sig[j - 1]
-                    j -= 2
-                sig[j] = rem
-                sig[j + 1] = tk
-                pos += 2
-        for s in range(pos, start + 2 * (b - a)):
-            sig[s] = 0
-        pos = start + 2 * (b - a)
-    h = np.int64(0)
+        for i in range(n_done[t], n_disp[t]):
+            sig[pos] = ring[t, i % cap] - now
+            pos += 1
+    h = np.int64(pos)
     for i in range(pos):
         h += (sig[i] % 1000003) * (i + 1)
-    return h
+    return pos, h
 
 
 @njit(cache=True)
-def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_stride, task_offset,
-                in_ptr, in_src, in_dist, exact, trace_cap):
+def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_lat, task_stride, task_offset,
+                in_ptr, in_src, in_dist, in_span, exact, trace_cap):
     """Simulate the program; returns (makespan, count, stats, trace_task, trace_iter, trace_start)."""
     n_res = res_servers.shape[0]
     n_task = task_res.shape[0]
@@ -132,34 +122,50 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
     for r in range(n_res):
         slot_ptr[r + 1] = slot_ptr[r] + res_servers[r]
     n_slots = slot_ptr[n_res]
-    slot_task = np.full(n_slots, -1, np.int64)
-    slot_finish = np.zeros(n_slots, np.int64)
+    slot_busy = np.zeros(n_slots, np.bool_)
+    slot_free = np.zeros(n_slots, np.int64)
     busy = np.zeros(n_res, np.int64)
 
+    # per template: instances started / done, and the done times of those in flight (at most `window`)
+    cap = window + 1
+    ring = np.zeros((n_task, cap), np.int64)
     n_disp = np.zeros(n_task, np.int64)
-    n_fin = np.zeros(n_task, np.int64)
+    n_done = np.zeros(n_task, np.int64)
     stats = np.zeros(len(STATS), np.int64)
     trace_task = np.full(trace_cap, -1, np.int64)
     trace_iter = np.full(trace_cap, -1, np.int64)
     trace_start = np.full(trace_cap, -1, np.int64)
     n_trace = 0
 
-    # loop levels = distinct strides, each with a ring of checkpoints
-    levels = np.unique(stride)
+    # checkpoint levels: distinct strides and spans, each with a ring of RING signatures
+    n_sp = 0
+    for e in range(in_span.shape[0]):
+        if in_span[e] > 0:
+            n_sp += 1
+    cand = np.empty(n_task + n_sp, np.int64)
+    cand[:n_task] = stride
+    j = n_task
+    for e in range(in_span.shape[0]):
+        if in_span[e] > 0:
+            cand[j] = in_span[e]
+            j += 1
+    levels = np.unique(cand)
     n_lvl = levels.shape[0]
-    sig_len = 2 * n_task + 2 * n_slots
-    sig = np.zeros(sig_len, np.int64)
-    ck_sig = np.zeros((n_lvl, RING, sig_len), np.int64)
+    sig_max = n_task * (2 + cap)
+    sig = np.zeros(sig_max, np.int64)
+    ck_sig = np.zeros((n_lvl, RING, sig_max), np.int64)
+    ck_len = np.zeros((n_lvl, RING), np.int64)
     ck_hash = np.zeros((n_lvl, RING), np.int64)
     ck_lo = np.zeros((n_lvl, RING), np.int64)
     ck_now = np.zeros((n_lvl, RING), np.int64)
     ck_disp = np.zeros((n_lvl, RING, n_task), np.int64)
     ck_n = np.zeros(n_lvl, np.int64)
     ck_block = np.zeros(n_lvl, np.int64)
+    tmp = np.zeros(cap, np.int64)
 
     now = np.int64(0)
     makespan = np.int64(0)
-    lo = _oldest_unfinished(n_iters, n_fin, offset, stride)
+    lo = _oldest_not_done(n_iters, n_done, offset, stride)
     while True:
         # start what can start at `now`
         for r in range(n_res):
@@ -174,21 +180,23 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                     if res_in_order[r] != 0:
                         best = t
                         best_g = g
-                    elif g < lo + window and _startable(t, g, n_fin, offset, stride, in_ptr, in_src, in_dist):
+                    elif g < lo + window and _startable(t, g, n_done, offset, stride, in_ptr, in_src, in_dist,
+                                                        in_span):
                         best = t
                         best_g = g
                 if best >= 0 and res_in_order[r] != 0:
-                    if best_g >= lo + window or not _startable(best, best_g, n_fin, offset, stride,
-                                                               in_ptr, in_src, in_dist):
+                    if best_g >= lo + window or not _startable(best, best_g, n_done, offset, stride,
+                                                               in_ptr, in_src, in_dist, in_span):
                         best = -1
                 if best < 0:
                     break
                 s = slot_ptr[r]
-                while slot_task[s] >= 0:
+                while slot_busy[s]:
                     s += 1
-                slot_task[s] = best
-                slot_finish[s] = now + task_dur[best]
+                slot_busy[s] = True
+                slot_free[s] = now + task_dur[best]
                 busy[r] += 1
+                ring[best, n_disp[best] % cap] = now + task_dur[best] + task_lat[best]
                 n_disp[best] += 1
                 if n_trace < trace_cap:
                     trace_task[n_trace] = best
@@ -196,10 +204,11 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                     trace_start[n_trace] = now
                     n_trace += 1
 
-        # steady state: checkpoint at loop-level boundaries, jump over whole periods
+        # steady state: checkpoint at block boundaries, jump over whole periods
         if not exact and lo < n_iters:
             have_sig = False
             h = np.int64(0)
+            ln = 0
             jumped = False
             for li in range(n_lvl - 1, -1, -1):
                 block = lo // levels[li]
@@ -208,23 +217,23 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 ck_block[li] = block
                 stats[STAT_CHECKPOINTS] += 1
                 if not have_sig:
-                    h = _signature(sig, lo, now, window, n_disp, n_fin, offset, stride, res_servers, slot_ptr,
-                                   slot_task, slot_finish)
+                    ln, h = _signature(sig, lo, now, window, n_disp, n_done, offset, stride, ring)
                     have_sig = True
                 if not jumped:
                     kept = min(ck_n[li], RING)
                     for back in range(1, kept + 1):
                         j = (ck_n[li] - back) % RING
-                        if ck_hash[li, j] != h:
+                        if ck_hash[li, j] != h or ck_len[li, j] != ln:
                             continue
                         same = True
-                        for i in range(sig_len):
+                        for i in range(ln):
                             if ck_sig[li, j, i] != sig[i]:
                                 same = False
                                 break
                         if not same:
                             continue
-                        c = lo - ck_lo[li, j]
+                        lo_a = ck_lo[li, j]
+                        c = lo - lo_a
                         d = now - ck_now[li, j]
                         if c <= 0 or d <= 0:
                             continue
@@ -241,15 +250,31 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                                 continue
                             ok = False
                             break
+                        # a restarting edge must see the same restarts in every period, or none at all
+                        for e in range(in_span.shape[0]):
+                            span = in_span[e]
+                            if not ok or span <= 0 or c % span == 0:
+                                continue
+                            if lo_a % span < in_dist[e]:
+                                ok = False
+                            else:
+                                k = min(k, ((lo_a // span + 1) * span - window - in_dist[e] - lo) // c)
                         if not ok or k < 1:
                             continue
                         for t in range(n_task):
-                            if n_disp[t] != ck_disp[li, j, t]:
-                                n_disp[t] += k * c // stride[t]
-                                n_fin[t] += k * c // stride[t]
+                            if n_disp[t] == ck_disp[li, j, t]:
+                                continue
+                            sh = k * c // stride[t]
+                            m = n_disp[t] - n_done[t]
+                            for i in range(m):
+                                tmp[i] = ring[t, (n_done[t] + i) % cap] + k * d
+                            n_disp[t] += sh
+                            n_done[t] += sh
+                            for i in range(m):
+                                ring[t, (n_done[t] + i) % cap] = tmp[i]
                         for s in range(n_slots):
-                            if slot_task[s] >= 0:
-                                slot_finish[s] += k * d
+                            if slot_busy[s]:
+                                slot_free[s] += k * d
                         now += k * d
                         lo += k * c
                         stats[STAT_JUMPS] += 1
@@ -258,7 +283,8 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                         break
                 if not jumped:
                     j = ck_n[li] % RING
-                    ck_sig[li, j, :] = sig
+                    ck_sig[li, j, :ln] = sig[:ln]
+                    ck_len[li, j] = ln
                     ck_hash[li, j] = h
                     ck_lo[li, j] = lo
                     ck_now[li, j] = now
@@ -268,26 +294,33 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 for li in range(n_lvl):
                     ck_block[li] = lo // levels[li]
 
-        # next event: the earliest finish
+        # next event: the earliest server release or instance done
         nxt = _BIG
         for s in range(n_slots):
-            if slot_task[s] >= 0 and slot_finish[s] < nxt:
-                nxt = slot_finish[s]
+            if slot_busy[s] and slot_free[s] < nxt:
+                nxt = slot_free[s]
+        for t in range(n_task):
+            if n_done[t] < n_disp[t]:
+                v = ring[t, n_done[t] % cap]
+                if v < nxt:
+                    nxt = v
         if nxt == _BIG:
             break
         now = nxt
-        makespan = now
         for r in range(n_res):
             for s in range(slot_ptr[r], slot_ptr[r + 1]):
-                if slot_task[s] >= 0 and slot_finish[s] == now:
-                    n_fin[slot_task[s]] += 1
-                    slot_task[s] = -1
+                if slot_busy[s] and slot_free[s] == now:
+                    slot_busy[s] = False
                     busy[r] -= 1
-                    stats[STAT_EVENTS_SIMULATED] += 1
-        lo = _oldest_unfinished(n_iters, n_fin, offset, stride)
+        for t in range(n_task):
+            while n_done[t] < n_disp[t] and ring[t, n_done[t] % cap] == now:
+                n_done[t] += 1
+                stats[STAT_EVENTS_SIMULATED] += 1
+                makespan = now
+        lo = _oldest_not_done(n_iters, n_done, offset, stride)
 
     if lo < n_iters:
         raise RuntimeError("event engine deadlock: a task can never start (check edges and window)")
     for t in range(n_task):
-        stats[STAT_EVENTS] += n_fin[t]
-    return makespan, n_fin, stats, trace_task[:n_trace], trace_iter[:n_trace], trace_start[:n_trace]
+        stats[STAT_EVENTS] += n_done[t]
+    return makespan, n_done, stats, trace_task[:n_trace], trace_iter[:n_trace], trace_start[:n_trace]

@@ -16,15 +16,16 @@ from .event_engine import STAT_EVENTS, STAT_EVENTS_SIMULATED, STATS
 __all__ = ["run_program"]
 
 
-def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_stride, task_offset,
-                in_ptr, in_src, in_dist, exact, trace_cap):
+def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_lat, task_stride, task_offset,
+                in_ptr, in_src, in_dist, in_span, exact, trace_cap):
     """Simulate the program; returns (makespan, count, stats, trace_task, trace_iter, trace_start)."""
     n_task = len(task_res)
     iters = [list(range(int(task_offset[t]), int(n_iters), int(task_stride[t]))) for t in range(n_task)]
-    deps = [[(int(in_src[e]), int(in_dist[e])) for e in range(in_ptr[t], in_ptr[t + 1])] for t in range(n_task)]
+    deps = [[(int(in_src[e]), int(in_dist[e]), int(in_span[e])) for e in range(in_ptr[t], in_ptr[t + 1])]
+            for t in range(n_task)]
     started = [0] * n_task                      # instances started, per template
-    finished: list[set[int]] = [set() for _ in range(n_task)]   # iterations finished, per template
-    running = []                                # heap of (finish tick, seq, template, iteration)
+    finished: list[set[int]] = [set() for _ in range(n_task)]   # iterations done, per template
+    running = []            # heap of (tick, seq, what, template, iteration); what 0 = server released, 1 = done
     busy = [0] * len(res_servers)
     trace = []
     now = 0
@@ -40,7 +41,9 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
     def startable(t, g, lo):
         if g >= lo + window:
             return False
-        for s, d in deps[t]:
+        for s, d, span in deps[t]:
+            if span > 0 and g // span != (g - d) // span:
+                continue
             gs = latest_instance(s, g - d)
             if gs is not None and gs not in finished[s]:
                 return False
@@ -64,18 +67,21 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 g, t = choice
                 started[t] += 1
                 busy[r] += 1
-                heapq.heappush(running, (now + int(task_dur[t]), seq, t, g))
-                seq += 1
+                heapq.heappush(running, (now + int(task_dur[t]), seq, 0, t, g))
+                heapq.heappush(running, (now + int(task_dur[t]) + int(task_lat[t]), seq + 1, 1, t, g))
+                seq += 2
                 if len(trace) < trace_cap:
                     trace.append((t, g, now))
         if not running:
             break
         now = running[0][0]
-        makespan = now
         while running and running[0][0] == now:
-            _, _, t, g = heapq.heappop(running)
-            finished[t].add(g)
-            busy[task_res[t]] -= 1
+            _, _, what, t, g = heapq.heappop(running)
+            if what == 0:
+                busy[task_res[t]] -= 1
+            else:
+                finished[t].add(g)
+                makespan = now
 
     if oldest_unfinished() < n_iters:
         raise RuntimeError("event engine deadlock: a task can never start (check edges and window)")

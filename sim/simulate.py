@@ -1,0 +1,141 @@
+"""``simulate(workload, arch, mapping, sizes) -> Result``: rung 3, the tile-level event engine on the lowered plan.
+
+Steps (the same lowering as :func:`sim.evaluate`, then simulation instead of closed forms):
+
+1. evaluate the point analytically (sizes, plan, action counts, energy: the engine changes timing, not actions);
+   a mapping with tile candidates is resolved by the analytical mapper first;
+2. turn each fusion group's plan (:mod:`sim.plan`) into an engine program (:func:`program_of`): the shared loops are
+   flattened into global iterations, a task of loop level k runs every ``prod(trips[k:])`` iterations (first or
+   last inner iteration by its phase), dependencies become distance-0 edges, loop-carried ones edges at their
+   distance that restart with each iteration of the loops outside the carried rank, and buffer slots edges at
+   ``depth`` tiles; units and DRAM are resources, in program order for ``in_order`` groups; ``serial`` groups keep
+   one iteration in flight, pipelined ones as many innermost iterations as the buffer space left by the plan holds
+   (:func:`window_of`: at least the plan's double buffering, at most WINDOW_MAX); innermost tiles get that many
+   buffer slots, outer tiles two;
+3. run the engine (steady-state extrapolation unless ``exact``) and sum the groups' makespans, as groups run in
+   order; utilization comes from simulated busy time.
+
+Durations are kept at 1/TICKS_PER_CYCLE cycle (DRAM transfers take fractional cycles).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from arch.spec import ArchSpec
+from mappings.spec import MappingSpec
+from workloads import Cascade
+from workloads.errors import SpecError
+
+from .engine_program import EngineProgram, EngineRun, run
+from .evaluate import evaluate_fixed
+from .plan import COMPUTE, LOAD, STORE, GroupPlan, Infeasible, lower
+from .result import Result
+
+__all__ = ["simulate", "program_of", "window_of", "TICKS_PER_CYCLE", "WINDOW_MAX"]
+
+TICKS_PER_CYCLE = 64
+#: most innermost iterations a pipelined group keeps in flight (depth of the units' task queues)
+WINDOW_MAX = 64
+
+
+def window_of(plan: GroupPlan, cascade: Cascade, arch: ArchSpec, window_max: int = WINDOW_MAX) -> int:
+    """Innermost iterations a pipelined group can keep in flight: 2 (the plan's double buffering) plus as many more
+    as the buffer space the plan leaves free holds copies of one iteration's tiles (loads and intermediates)."""
+    if plan.pipeline == "serial":
+        return 1
+    n = len(plan.trips)
+    per_iter = float(np.sum(plan.bytes[(plan.kind == LOAD) & (plan.level == n)]))
+    produced = {e.name: e.output.tensor for e in cascade.einsums}
+    for t in np.nonzero((plan.kind == COMPUTE) & (plan.level == n))[0]:
+        tensor = produced[plan.task_einsum[t]]
+        if tensor not in cascade.iterated:
+            per_iter += plan.buffer_bytes.get(tensor, 0.0)
+    spare = max(0.0, arch.buffer.capacity_bytes - plan.peak_buffer_bytes)
+    if per_iter <= 0:
+        return window_max
+    return int(min(window_max, 2 + spare // per_iter))
+
+
+def program_of(plan: GroupPlan, cascade: Cascade, window: int, *,
+               ticks_per_cycle: int = TICKS_PER_CYCLE) -> EngineProgram:
+    """The engine program of one lowered fusion group, ``window`` innermost iterations in flight (1: serial)."""
+    trips = [int(x) for x in plan.trips]
+    n = len(trips)
+    stride = [math.prod(trips[k:]) for k in range(n + 1)]     # global iterations per iteration of level k
+    prog = EngineProgram(n_iters=stride[0], window=window, ticks_per_cycle=ticks_per_cycle)
+    for r in plan.resources:
+        prog.resource(r, in_order=plan.pipeline == "in_order")
+    tick = lambda c: int(round(float(c) * ticks_per_cycle))  # noqa: E731
+    names = [f"{i}:{nm}" for i, nm in enumerate(plan.task_name)]
+    for t in range(plan.n_tasks):
+        s = stride[int(plan.level[t])]
+        prog.task(names[t], plan.resources[int(plan.resource[t])], tick(plan.cycles[t]), lat=tick(plan.latency[t]),
+                  stride=s, offset=s - 1 if plan.phase[t] == 1 else 0)
+    for t in range(plan.n_tasks):
+        for d in plan.deps(t):
+            prog.edge(names[int(d)], names[t])
+    produced = {e.name: e.output.tensor for e in cascade.einsums}
+    for s, d, dist in zip(plan.carry_src, plan.carry_dst, plan.carry_dist, strict=True):
+        k = int(plan.level[d])
+        rank = cascade.iterated[produced[plan.task_einsum[s]]]
+        j = max(j for j in range(k) if plan.loop_ranks[j] == rank)
+        prog.edge(names[int(s)], names[int(d)], int(dist) * stride[k], span=stride[j])
+    for t in range(plan.n_tasks):
+        st = stride[int(plan.level[t])]
+        if st == stride[0]:
+            continue    # one instance for the whole run: no slot is reused
+        # innermost tiles get `window` slots; outer tiles are double buffered (single when serial)
+        depth = min(window, 2) if st > 1 else window
+        if plan.kind[t] == LOAD:        # the slot of tile i is refilled by tile i + depth once its consumers are done
+            for c in range(plan.n_tasks):
+                if t in plan.deps(c):
+                    prog.edge(names[c], names[t], (depth - 1) * st + 1)
+        elif plan.kind[t] == STORE:     # the producer refills the output tile once it has been written out
+            for p in plan.deps(t):
+                if plan.kind[int(p)] == COMPUTE:
+                    prog.edge(names[t], names[int(p)], (depth - 1) * st + 1)
+    return prog
+
+
+def simulate(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dict, *, exact: bool = False,
+             window_max: int = WINDOW_MAX) -> Result:
+    """The event engine's Result for one point (same type and columns as :func:`sim.evaluate`)."""
+    t0 = time.perf_counter()
+    if mapping.choices:
+        from .mapper import best_mapping
+
+        mapping, base = best_mapping(workload, arch, mapping, sizes)
+    else:
+        base = evaluate_fixed(workload, arch, mapping, sizes)
+    if not base.ok:
+        return base
+    try:
+        s = workload.bind({**dict(sizes), **{k: v for k, v in mapping.partitions.items() if k not in sizes}})
+        plans = lower(workload, s, arch, mapping)
+    except (SpecError, Infeasible) as exc:   # evaluate accepted it: should not happen
+        return Result.infeasible(str(exc))
+    runs: list[EngineRun] = [run(program_of(p, workload, window_of(p, workload, arch, window_max)), exact=exact)
+                             for p in plans]
+    cycles = sum(r.cycles for r in runs)
+    busy = {}
+    for p, r in zip(plans, runs, strict=True):
+        for i, name in enumerate(p.resources):
+            busy[name] = busy.get(name, 0.0) + r.busy_ticks[i] / r.ticks_per_cycle
+    summary = dict(base.summary)
+    summary["analytical_cycles"] = base.summary["cycles"]
+    summary["cycles"] = cycles
+    summary["latency_s"] = cycles / arch.clock_hz
+    summary["dram_util"] = busy.get("dram", 0.0) / cycles if cycles else 0.0
+    for u in arch.units:
+        pe_cycles = base.summary[f"util_{u.name}"] * u.pes * base.summary["cycles"]
+        summary[f"util_{u.name}"] = pe_cycles / (u.pes * cycles) if cycles else 0.0
+        summary[f"busy_{u.name}"] = busy.get(u.name, 0.0) / cycles if cycles else 0.0
+    summary["events"] = sum(r.stats["events"] for r in runs)
+    summary["events_simulated"] = sum(r.stats["events_simulated"] for r in runs)
+    summary["engine_s"] = time.perf_counter() - t0
+    return Result(ok=True, summary=summary, energy=base.energy, activity=base.activity, choices=base.choices)
+
