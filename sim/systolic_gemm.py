@@ -28,7 +28,7 @@ import numpy as np
 from arch.systolic import SystolicArraySpec
 from sim.kernels.systolic import COUNTERS, os_kernel, ws_kernel
 
-__all__ = ["GemmRun", "FoldPlan", "plan_folds", "simulate_gemm", "scalesim_cycles"]
+__all__ = ["GemmRun", "FoldPlan", "plan_folds", "assemble_output", "simulate_gemm", "scalesim_cycles"]
 
 
 def scalesim_cycles(spec: SystolicArraySpec, m: int, k: int, n: int) -> int:
@@ -166,7 +166,7 @@ def _float_exact(x, y, depth) -> bool:
     return bound < 2.0 ** 53
 
 
-def _assemble(spec, plan: FoldPlan, slots: np.ndarray, m: int, n: int) -> np.ndarray:
+def assemble_output(spec, plan: FoldPlan, slots: np.ndarray, m: int, n: int) -> np.ndarray:
     """Scatter accumulator slots back into the (M, N) result."""
     R, C = spec.rows, spec.cols
     if plan.dataflow == "os":
@@ -206,7 +206,8 @@ def _simulate_exact(spec, plan: FoldPlan, m: int, n: int) -> GemmRun:
     t0 = time.perf_counter()
     slots, cycle_slots, _, total, counters = _run_kernel(spec, plan, np.arange(plan.folds))
     seconds = time.perf_counter() - t0
-    return GemmRun(out=_assemble(spec, plan, slots, m, n), out_cycle=_assemble(spec, plan, cycle_slots, m, n),
+    return GemmRun(out=assemble_output(spec, plan, slots, m, n),
+                   out_cycle=assemble_output(spec, plan, cycle_slots, m, n),
                    cycles=int(total), folds=plan.folds, simulated_folds=plan.folds, mode="exact",
                    counters=_counter_dict(counters.sum(axis=0)), pe_cycles=spec.pes * int(total),
                    kernel_seconds=seconds)
@@ -243,7 +244,8 @@ def _simulate_fast(spec, plan: FoldPlan, m: int, n: int) -> GemmRun:
     last_fold[plan.fold_out] = np.arange(n_folds)
     fold_start = starts[0] + np.arange(n_folds, dtype=np.int64) * period
     cycle_slots = fold_start[last_fold][:, None, None] + offsets[None]
-    return GemmRun(out=_assemble(spec, plan, slots, m, n), out_cycle=_assemble(spec, plan, cycle_slots, m, n),
+    return GemmRun(out=assemble_output(spec, plan, slots, m, n),
+                   out_cycle=assemble_output(spec, plan, cycle_slots, m, n),
                    cycles=total, folds=n_folds, simulated_folds=2 + len(representatives), mode="fast",
                    counters=_counter_dict(counters), pe_cycles=pe_cycles, kernel_seconds=seconds)
 
