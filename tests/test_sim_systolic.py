@@ -143,3 +143,19 @@ def test_spec_constructor_is_keyword_only_and_checked():
         SystolicArraySpec(4, 4)  # type: ignore[misc]
     with pytest.raises(SpecError, match="cols must be a positive integer, not 0"):
         SystolicArraySpec(rows=4, cols=0)
+
+
+@given(n=st.integers(1, 40), acc_bits=st.sampled_from([12, 16, 32]), seed=st.integers(0, 999))
+def test_mac_pe_kernel_matches_reference(n, acc_bits, seed):
+    from sim.kernels import mac_pe, mac_pe_reference
+
+    rng = np.random.default_rng(seed)
+    args = (rng.integers(-128, 128, n), rng.integers(-128, 128, n), rng.integers(0, 2, n), rng.integers(0, 2, n))
+    got = mac_pe.mac_pe_kernel(*args, acc_bits)
+    assert np.array_equal(got, mac_pe_reference.mac_pe_kernel(*args, acc_bits))
+    if acc_bits == 32:  # no wrap at this size: a clear followed by enabled steps is a dot product
+        a, b, en, clr = args
+        starts = np.flatnonzero(clr)
+        if len(starts):
+            s = starts[-1]
+            assert got[-1] == sum(int(a[t]) * int(b[t]) for t in range(s, n) if en[t])
