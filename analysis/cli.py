@@ -14,6 +14,7 @@ __all__ = ["main"]
 _COMMAND_MODULES = (
     "analysis.cli_workload",
     "analysis.cli_evaluate",
+    "analysis.cli_simulate",
     "analysis.cli_study",
     "analysis.cli_kernel",
     "analysis.cli_rtl",

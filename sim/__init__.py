@@ -5,6 +5,7 @@ from .evaluate import evaluate, evaluate_fixed
 from .mapper import best_mapping
 from .plan import GroupPlan, Infeasible, lower
 from .result import Result
+from .simulate import simulate
 
 __all__ = ["evaluate", "evaluate_fixed", "best_mapping", "Result", "GroupPlan", "Infeasible", "lower",
-           "group_cycles"]
+           "group_cycles", "simulate"]

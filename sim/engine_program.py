@@ -38,7 +38,7 @@ class EngineProgram:
     lat: list[int] = field(default_factory=list)
     stride: list[int] = field(default_factory=list)
     offset: list[int] = field(default_factory=list)
-    edges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    edges: list[tuple[int, int, int, int, int]] = field(default_factory=list)
 
     def __post_init__(self):
         if isinstance(self.n_iters, bool) or not isinstance(self.n_iters, (int, np.integer)) or self.n_iters < 1:
@@ -78,8 +78,9 @@ class EngineProgram:
         self.offset.append(int(offset))
         return len(self.tasks) - 1
 
-    def edge(self, src: str, dst: str, distance: int = 0, *, span: int = 0) -> None:
-        """``dst`` at iteration g waits for the latest ``src`` at an iteration <= g - distance; with span > 0 only
+    def edge(self, src: str, dst: str, distance: int = 0, *, span: int = 0, stream: bool = False) -> None:
+        """``dst`` at iteration g waits for the latest ``src`` at an iteration <= g - distance to be done (with
+        ``stream``: to have started, and ``dst`` then holds its server until ``src`` is done); with span > 0 only
         if g and g - distance lie in the same block of ``span`` iterations."""
         for n in (src, dst):
             if n not in self.tasks:
@@ -92,14 +93,14 @@ class EngineProgram:
                              f"{src!r} or give the edge a distance")
         if span < 0:
             raise ValueError(f"edge {src}->{dst} span must be >= 0 (0: always applies), not {span!r}")
-        self.edges.append((s, d, int(distance), int(span)))
+        self.edges.append((s, d, int(distance), int(span), int(bool(stream))))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The struct-of-arrays form the kernel takes (edges as CSR over destination)."""
         n = len(self.tasks)
         order = sorted(range(len(self.edges)), key=lambda i: (self.edges[i][1], i))
         in_ptr = np.zeros(n + 1, np.int64)
-        for _, d, _, _ in self.edges:
+        for _, d, _, _, _ in self.edges:
             in_ptr[d + 1] += 1
         np.cumsum(in_ptr, out=in_ptr)
         i64 = lambda xs: np.asarray(xs, np.int64).reshape(-1)  # noqa: E731
@@ -109,6 +110,7 @@ class EngineProgram:
             "task_stride": i64(self.stride), "task_offset": i64(self.offset),
             "in_ptr": in_ptr, "in_src": i64([self.edges[i][0] for i in order]),
             "in_dist": i64([self.edges[i][2] for i in order]), "in_span": i64([self.edges[i][3] for i in order]),
+            "in_stream": i64([self.edges[i][4] for i in order]),
         }
 
 
@@ -137,7 +139,7 @@ def run(program: EngineProgram, *, exact: bool = False, trace: int = 0, referenc
     makespan, count, stats, tt, ti, ts = fn(
         np.int64(program.n_iters), np.int64(program.window), a["res_servers"], a["res_in_order"], a["task_res"],
         a["task_dur"], a["task_lat"], a["task_stride"], a["task_offset"], a["in_ptr"], a["in_src"], a["in_dist"],
-        a["in_span"], bool(exact), np.int64(trace))
+        a["in_span"], a["in_stream"], bool(exact), np.int64(trace))
     busy = np.zeros(len(program.resources), np.int64)
     np.add.at(busy, a["task_res"], count * a["task_dur"])
     return EngineRun(

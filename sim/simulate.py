@@ -7,7 +7,8 @@ Steps (the same lowering as :func:`sim.evaluate`, then simulation instead of clo
 2. turn each fusion group's plan (:mod:`sim.plan`) into an engine program (:func:`program_of`): the shared loops are
    flattened into global iterations, a task of loop level k runs every ``prod(trips[k:])`` iterations (first or
    last inner iteration by its phase), dependencies become distance-0 edges, loop-carried ones edges at their
-   distance that restart with each iteration of the loops outside the carried rank, and buffer slots edges at
+   distance that restart with each iteration of the loops outside the carried rank (loads of the group's
+   ``stream`` tensors feed their consumers as the data arrives: streamed edges), and buffer slots edges at
    ``depth`` tiles; units and DRAM are resources, in program order for ``in_order`` groups; ``serial`` groups keep
    one iteration in flight, pipelined ones as many innermost iterations as the buffer space left by the plan holds
    (:func:`window_of`: at least the plan's double buffering, at most WINDOW_MAX); innermost tiles get that many
@@ -60,9 +61,10 @@ def window_of(plan: GroupPlan, cascade: Cascade, arch: ArchSpec, window_max: int
     return int(min(window_max, 2 + spare // per_iter))
 
 
-def program_of(plan: GroupPlan, cascade: Cascade, window: int, *,
+def program_of(plan: GroupPlan, cascade: Cascade, window: int, *, streamed=(),
                ticks_per_cycle: int = TICKS_PER_CYCLE) -> EngineProgram:
-    """The engine program of one lowered fusion group, ``window`` innermost iterations in flight (1: serial)."""
+    """The engine program of one lowered fusion group, ``window`` innermost iterations in flight (1: serial);
+    loads of the ``streamed`` tensors (the group's ``stream``) feed their consumers as they arrive."""
     trips = [int(x) for x in plan.trips]
     n = len(trips)
     stride = [math.prod(trips[k:]) for k in range(n + 1)]     # global iterations per iteration of level k
@@ -75,9 +77,11 @@ def program_of(plan: GroupPlan, cascade: Cascade, window: int, *,
         s = stride[int(plan.level[t])]
         prog.task(names[t], plan.resources[int(plan.resource[t])], tick(plan.cycles[t]), lat=tick(plan.latency[t]),
                   stride=s, offset=s - 1 if plan.phase[t] == 1 else 0)
+    stream_loads = {t for t in range(plan.n_tasks)
+                    if plan.kind[t] == LOAD and plan.task_name[t].split(" ", 1)[-1] in set(streamed)}
     for t in range(plan.n_tasks):
         for d in plan.deps(t):
-            prog.edge(names[int(d)], names[t])
+            prog.edge(names[int(d)], names[t], stream=int(d) in stream_loads and plan.kind[t] == COMPUTE)
     produced = {e.name: e.output.tensor for e in cascade.einsums}
     for s, d, dist in zip(plan.carry_src, plan.carry_dst, plan.carry_dist, strict=True):
         k = int(plan.level[d])
@@ -118,8 +122,9 @@ def simulate(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dic
         plans = lower(workload, s, arch, mapping)
     except (SpecError, Infeasible) as exc:   # evaluate accepted it: should not happen
         return Result.infeasible(str(exc))
-    runs: list[EngineRun] = [run(program_of(p, workload, window_of(p, workload, arch, window_max)), exact=exact)
-                             for p in plans]
+    runs: list[EngineRun] = [
+        run(program_of(p, workload, window_of(p, workload, arch, window_max), streamed=g.stream), exact=exact)
+        for p, g in zip(plans, mapping.groups, strict=True)]
     cycles = sum(r.cycles for r in runs)
     busy = {}
     for p, r in zip(plans, runs, strict=True):

@@ -11,7 +11,8 @@ The program (struct-of-arrays; built and checked by sim.engine_program.EnginePro
   an iteration <= g - d is done (no wait if there is none): d = 0 inside an iteration (then s < t), d > 0 for
   loop-carried values and for buffer slots reused ``depth`` tiles later (double buffering). An edge with span > 0
   applies only when g and g - d lie in the same block of ``span`` iterations (a recurrence restarting with each
-  iteration of an outer loop);
+  iteration of an outer loop). A *streamed* edge (stream[e] = 1: t consumes s's data as it arrives) waits only until
+  that instance of s has started, and t then holds its server at least until s is done;
 - instances of one template start in order; (t, g) may start only if g < lo + window, lo being the oldest iteration
   with an instance not done (the depth of the hardware's task queues);
 - whenever servers are free, each resource starts its startable instances oldest first, by (g, t); an in-order
@@ -53,8 +54,8 @@ _BIG = np.int64(2**62)
 
 
 @njit(cache=True)
-def _startable(t, g, n_done, offset, stride, in_ptr, in_src, in_dist, in_span):
-    """True if every dependency of instance (t, g) is done."""
+def _startable(t, g, n_disp, n_done, offset, stride, in_ptr, in_src, in_dist, in_span, in_stream):
+    """True if every dependency of instance (t, g) is done (a streamed one: started)."""
     for e in range(in_ptr[t], in_ptr[t + 1]):
         s = in_src[e]
         gg = g - in_dist[e]
@@ -63,7 +64,7 @@ def _startable(t, g, n_done, offset, stride, in_ptr, in_src, in_dist, in_span):
         span = in_span[e]
         if span > 0 and g // span != gg // span:
             continue
-        if (gg - offset[s]) // stride[s] >= n_done[s]:
+        if (gg - offset[s]) // stride[s] >= (n_disp[s] if in_stream[e] else n_done[s]):
             return False
     return True
 
@@ -98,7 +99,7 @@ def _signature(sig, lo, now, window, n_disp, n_done, offset, stride, ring):
 
 @njit(cache=True)
 def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_lat, task_stride, task_offset,
-                in_ptr, in_src, in_dist, in_span, exact, trace_cap):
+                in_ptr, in_src, in_dist, in_span, in_stream, exact, trace_cap):
     """Simulate the program; returns (makespan, count, stats, trace_task, trace_iter, trace_start)."""
     n_res = res_servers.shape[0]
     n_task = task_res.shape[0]
@@ -180,23 +181,34 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                     if res_in_order[r] != 0:
                         best = t
                         best_g = g
-                    elif g < lo + window and _startable(t, g, n_done, offset, stride, in_ptr, in_src, in_dist,
-                                                        in_span):
+                    elif g < lo + window and _startable(t, g, n_disp, n_done, offset, stride, in_ptr, in_src,
+                                                        in_dist, in_span, in_stream):
                         best = t
                         best_g = g
                 if best >= 0 and res_in_order[r] != 0:
-                    if best_g >= lo + window or not _startable(best, best_g, n_done, offset, stride,
-                                                               in_ptr, in_src, in_dist, in_span):
+                    if best_g >= lo + window or not _startable(best, best_g, n_disp, n_done, offset, stride,
+                                                               in_ptr, in_src, in_dist, in_span, in_stream):
                         best = -1
                 if best < 0:
                     break
                 s = slot_ptr[r]
                 while slot_busy[s]:
                     s += 1
+                # a consumer of a stream holds its server until the stream's last element is in
+                fin = now + task_dur[best]
+                for e in range(in_ptr[best], in_ptr[best + 1]):
+                    if in_stream[e]:
+                        src = in_src[e]
+                        gg = best_g - in_dist[e]
+                        if gg < offset[src] or (in_span[e] > 0 and best_g // in_span[e] != gg // in_span[e]):
+                            continue
+                        kk = (gg - offset[src]) // stride[src]
+                        if kk >= n_done[src] and ring[src, kk % cap] > fin:
+                            fin = ring[src, kk % cap]
                 slot_busy[s] = True
-                slot_free[s] = now + task_dur[best]
+                slot_free[s] = fin
                 busy[r] += 1
-                ring[best, n_disp[best] % cap] = now + task_dur[best] + task_lat[best]
+                ring[best, n_disp[best] % cap] = fin + task_lat[best]
                 n_disp[best] += 1
                 if n_trace < trace_cap:
                     trace_task[n_trace] = best

@@ -17,12 +17,13 @@ __all__ = ["run_program"]
 
 
 def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, task_lat, task_stride, task_offset,
-                in_ptr, in_src, in_dist, in_span, exact, trace_cap):
+                in_ptr, in_src, in_dist, in_span, in_stream, exact, trace_cap):
     """Simulate the program; returns (makespan, count, stats, trace_task, trace_iter, trace_start)."""
     n_task = len(task_res)
     iters = [list(range(int(task_offset[t]), int(n_iters), int(task_stride[t]))) for t in range(n_task)]
-    deps = [[(int(in_src[e]), int(in_dist[e]), int(in_span[e])) for e in range(in_ptr[t], in_ptr[t + 1])]
-            for t in range(n_task)]
+    deps = [[(int(in_src[e]), int(in_dist[e]), int(in_span[e]), bool(in_stream[e]))
+             for e in range(in_ptr[t], in_ptr[t + 1])] for t in range(n_task)]
+    started_at: list[dict[int, int]] = [{} for _ in range(n_task)]   # iteration -> done tick, per template
     started = [0] * n_task                      # instances started, per template
     finished: list[set[int]] = [set() for _ in range(n_task)]   # iterations done, per template
     running = []            # heap of (tick, seq, what, template, iteration); what 0 = server released, 1 = done
@@ -41,13 +42,23 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
     def startable(t, g, lo):
         if g >= lo + window:
             return False
-        for s, d, span in deps[t]:
+        for s, d, span, stream in deps[t]:
             if span > 0 and g // span != (g - d) // span:
                 continue
             gs = latest_instance(s, g - d)
-            if gs is not None and gs not in finished[s]:
+            if gs is not None and gs not in (started_at[s] if stream else finished[s]):
                 return False
         return True
+
+    def release_tick(t, g):
+        """When (t, g) started now frees its server: after its duration and after the streams it consumes."""
+        tick = now + int(task_dur[t])
+        for s, d, span, stream in deps[t]:
+            if stream and not (span > 0 and g // span != (g - d) // span):
+                gs = latest_instance(s, g - d)
+                if gs is not None:
+                    tick = max(tick, started_at[s][gs])
+        return tick
 
     def oldest_unfinished():
         pending = [iters[t][len(finished[t])] for t in range(n_task) if len(finished[t]) < len(iters[t])]
@@ -67,8 +78,10 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 g, t = choice
                 started[t] += 1
                 busy[r] += 1
-                heapq.heappush(running, (now + int(task_dur[t]), seq, 0, t, g))
-                heapq.heappush(running, (now + int(task_dur[t]) + int(task_lat[t]), seq + 1, 1, t, g))
+                release = release_tick(t, g)
+                started_at[t][g] = release + int(task_lat[t])
+                heapq.heappush(running, (release, seq, 0, t, g))
+                heapq.heappush(running, (release + int(task_lat[t]), seq + 1, 1, t, g))
                 seq += 2
                 if len(trace) < trace_cap:
                     trace.append((t, g, now))
