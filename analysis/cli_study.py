@@ -9,8 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from workloads.errors import SpecError, SpecIssue
-
 __all__ = ["register", "run_study"]
 
 
@@ -25,14 +23,10 @@ def register(sub) -> None:
 
 
 def _main(args) -> int:
-    if args.engine == "event":
-        raise SpecError([SpecIssue("--engine", None, "engine",
-                                   "engine 'event' is not available yet (the event engine is being built); "
-                                   "use --engine analytical")])
     out = Path(args.out or f"out/{Path(args.study).stem}")
     models = args.models.split(",") if args.models else None
     lens = [int(s) for s in args.seq_lens.split(",")] if args.seq_lens else None
-    run_study(args.study, out, models=models, seq_lens=lens)
+    run_study(args.study, out, models=models, seq_lens=lens, engine=args.engine)
     return 0
 
 
@@ -48,7 +42,7 @@ def _atomic_write(path: Path, write) -> None:
             os.remove(tmp)
 
 
-def run_study(name, out: Path, *, models=None, seq_lens=None) -> dict:
+def run_study(name, out: Path, *, models=None, seq_lens=None, engine="analytical") -> dict:
     """Run the study; return {"attention": df, "end_to_end": df, "pareto": df, "seconds": wall time}."""
     from . import plots
     from .report import write_report
@@ -56,8 +50,8 @@ def run_study(name, out: Path, *, models=None, seq_lens=None) -> dict:
 
     t0 = time.perf_counter()
     study = load_study(name)
-    att, act = run_attention(study, models=models, seq_lens=seq_lens)
-    e2e = run_end_to_end(study, att, models=models, seq_lens=seq_lens)
+    att, act = run_attention(study, models=models, seq_lens=seq_lens, engine=engine)
+    e2e = run_end_to_end(study, att, models=models, seq_lens=seq_lens, engine=engine)
     par = run_pareto(study) if study.pareto else None
     seconds = time.perf_counter() - t0
     out = Path(out)

@@ -15,13 +15,16 @@ import pandas as pd
 import arch as arch_mod
 import mappings as map_mod
 import workloads
-from sim import evaluate
+from sim import evaluate, simulate
 from workloads.errors import SpecError
 from workloads.yamlio import check_keys, load_doc
 
-__all__ = ["Study", "load_study", "run_attention", "run_end_to_end", "run_pareto", "scale_array", "STUDY_DIR"]
+__all__ = ["ENGINES", "Study", "load_study", "run_attention", "run_end_to_end", "run_pareto", "scale_array",
+           "STUDY_DIR"]
 
 STUDY_DIR = Path(__file__).parent / "studies"
+#: timing model by name: the analytical model (rung 4) or the event engine (rung 3); same Result either way
+ENGINES = {"analytical": evaluate, "event": simulate}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -70,22 +73,23 @@ def _progress(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _attention_point(study, model, seq_len, cfg, arch=None, mapping=None):
+def _attention_point(study, model, seq_len, cfg, arch=None, mapping=None, engine="analytical"):
     c = study.configs[cfg]
     layer = next(L for L in workloads.load_model(model).instantiate(seq_len=seq_len) if L.role == "attention")
     arch = arch or arch_mod.load_arch(c["arch"])
     mapping = mapping or map_mod.load_mapping(c["mapping"])
-    return evaluate(_cascade(study, c["cascade"]), arch, mapping, dict(layer.sizes)), layer
+    return ENGINES[engine](_cascade(study, c["cascade"]), arch, mapping, dict(layer.sizes)), layer
 
 
-def run_attention(study: Study, *, models=None, seq_lens=None, configs=None, progress=True):
+def run_attention(study: Study, *, models=None, seq_lens=None, configs=None, progress=True,
+                  engine="analytical"):
     """(points DataFrame, per-Einsum activity DataFrame) for attention alone."""
     rows, act = [], []
     for model in models or study.models:
         label = workloads.load_model(model).label if hasattr(workloads.load_model(model), "label") else model
         for s in seq_lens or study.seq_lens:
             for cfg in configs or study.configs:
-                r, _ = _attention_point(study, model, s, cfg)
+                r, _ = _attention_point(study, model, s, cfg, engine=engine)
                 if progress:
                     _progress(f"attention {label} {s} {cfg}: "
                               + (f"{r.summary['latency_s']:.4g} s" if r.ok else f"infeasible: {r.reason}"))
@@ -100,7 +104,7 @@ def run_attention(study: Study, *, models=None, seq_lens=None, configs=None, pro
 
 
 def run_end_to_end(study: Study, attention: pd.DataFrame, *, models=None, seq_lens=None, configs=None,
-                   progress=True) -> pd.DataFrame:
+                   progress=True, engine="analytical") -> pd.DataFrame:
     """Attention rows plus each model's other layers (times their count), per (model, seq_len, config)."""
     rows = []
     cache = {}
@@ -125,7 +129,7 @@ def run_end_to_end(study: Study, attention: pd.DataFrame, *, models=None, seq_le
                     key = (arch_name, L.role, tuple(sorted(L.sizes.items())))
                     if key not in cache:
                         casc = _cascade(study, spec.get("cascade", L.cascade))
-                        cache[key] = evaluate(casc, arch_mod.load_arch(arch_name),
+                        cache[key] = ENGINES[engine](casc, arch_mod.load_arch(arch_name),
                                               map_mod.load_mapping(spec["mapping"]), dict(L.sizes))
                     r = cache[key]
                     ok = ok and r.ok
