@@ -142,28 +142,28 @@ def _run_kernel(spec, plan: FoldPlan, folds):
 def _fold_products(plan: FoldPlan, dtype) -> np.ndarray:
     """Every fold's block product, accumulated per output slot in fold order (the accumulator buffer).
 
-    Integer operands whose sums stay below 2**53 are multiplied in float64 (BLAS) and converted back, exactly.
+    Integer blocks are multiplied in floating point (BLAS) when that is exact: float32 if every fold's sums stay
+    below 2**24, float64 if below 2**53; the slots accumulate in float64 (exact while below 2**53) or int64.
     """
     second = plan.top if plan.dataflow == "os" else plan.stationary
     depth = plan.stream.shape[1] if plan.dataflow == "os" else plan.stream.shape[2]
-    stream = plan.stream
-    if dtype.kind == "i" and _float_exact(stream, second, depth):
-        stream, second = stream.astype(np.float64), second.astype(np.float64)
+    stream, acc_dtype = plan.stream, dtype
+    if dtype.kind == "i":
+        bound = float(np.abs(stream).max(initial=0)) * float(np.abs(second).max(initial=0)) * depth
+        slot_bound = bound * max(1, plan.folds // max(1, plan.n_out))
+        if bound < 2.0 ** 24 and slot_bound < 2.0 ** 53:
+            stream, second, acc_dtype = stream.astype(np.float32), second.astype(np.float32), np.float64
+        elif slot_bound < 2.0 ** 53:
+            stream, second, acc_dtype = stream.astype(np.float64), second.astype(np.float64), np.float64
     if plan.dataflow == "os":
-        out = np.empty((plan.n_out, stream.shape[2], second.shape[2]), stream.dtype)
+        out = np.empty((plan.n_out, stream.shape[2], second.shape[2]), acc_dtype)
         for f in range(plan.folds):
-            np.matmul(stream[plan.fold_stream[f]].T, second[plan.fold_top[f]], out=out[f])
+            out[f] = stream[plan.fold_stream[f]].T @ second[plan.fold_top[f]]
     else:
-        out = np.zeros((plan.n_out, stream.shape[1], second.shape[2]), stream.dtype)
+        out = np.zeros((plan.n_out, stream.shape[1], second.shape[2]), acc_dtype)
         for f in range(plan.folds):
             out[plan.fold_out[f]] += stream[plan.fold_stream[f]] @ second[f]
     return out.astype(dtype, copy=False)
-
-
-def _float_exact(x, y, depth) -> bool:
-    """True if integer products summed over ``depth`` terms stay below 2**53, so float64 BLAS is exact."""
-    bound = float(np.abs(x).max(initial=0)) * float(np.abs(y).max(initial=0)) * depth
-    return bound < 2.0 ** 53
 
 
 def assemble_output(spec, plan: FoldPlan, slots: np.ndarray, m: int, n: int) -> np.ndarray:
