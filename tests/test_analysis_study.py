@@ -25,7 +25,7 @@ def test_reduced_study_writes_everything(tmp_path):
     assert out["seconds"] > 0
 
 
-def test_cli_evaluate_json_and_errors(capsys):
+def test_cli_evaluate_json_and_errors(capsys, tmp_path):
     code = main(["evaluate", "--workload", "gemm", "--arch", "fusemax", "--mapping", "gemm",
                  "--set", "M=1024", "--set", "K=512", "--set", "N=768", "--json"])
     assert code == 0
@@ -33,5 +33,6 @@ def test_cli_evaluate_json_and_errors(capsys):
     assert data["ok"] and data["summary"]["cycles"] >= 1024 * 512 * 768 / 65536
     assert main(["evaluate", "--workload", "gemm", "--arch", "fusemx", "--mapping", "gemm"]) == 1
     assert "presets: flat, fusemax" in capsys.readouterr().err
-    assert main(["study", "fusemax", "--engine", "event"]) == 1
-    assert "not available yet" in capsys.readouterr().err
+    assert main(["study", "fusemax", "--engine", "event", "--models", "bert", "--seq-lens", "1024",
+                 "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "attention.csv").exists()
