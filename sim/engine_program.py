@@ -123,7 +123,7 @@ class EngineRun:
     count: np.ndarray          # instances run, per task template
     busy_ticks: np.ndarray     # server-ticks busy, per resource
     stats: dict[str, int]
-    trace: list[tuple[str, int, int]]   # (task, iteration, start tick), exact runs only
+    trace: list[tuple[str, int, int]]   # (task, iteration, start tick) of simulated starts (all if exact)
 
     @property
     def cycles(self) -> float:
