@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--overlap", action="store_true",
                    help="double-buffer the stationary operand so successive folds pipeline")
+    p.add_argument("--drain", choices=("in_place", "shift"), default="in_place",
+                   help="OS accumulator drain: read every PE in place, or shift each column out through the bottom "
+                        "edge (a second drain bank with --overlap)")
     p.add_argument("--exact", action="store_true",
                    help="simulate every fold cycle by cycle (default: one fold sequence + one fold per shape)")
     p.add_argument("--dtype", choices=("int", "float"), default="int",
@@ -46,7 +49,8 @@ def _systolic(args) -> int:
 
     for name in ("rows", "cols", "m", "k", "n"):
         _positive(name, getattr(args, name))
-    spec = SystolicArraySpec(rows=args.rows, cols=args.cols, dataflow=args.dataflow, double_buffer=args.overlap)
+    spec = SystolicArraySpec(rows=args.rows, cols=args.cols, dataflow=args.dataflow, double_buffer=args.overlap,
+                             drain=args.drain)
     rng = np.random.default_rng(args.seed)
     if args.dtype == "int":
         a = rng.integers(-128, 128, (args.m, args.k))
@@ -68,6 +72,7 @@ def _systolic(args) -> int:
     check_seconds = time.perf_counter() - t1
     report = {
         "rows": spec.rows, "cols": spec.cols, "dataflow": spec.dataflow, "overlap": spec.double_buffer,
+        "drain": spec.drain,
         "m": args.m, "k": args.k, "n": args.n, "dtype": args.dtype,
         "mode": run.mode, "folds": run.folds, "simulated_folds": run.simulated_folds,
         "cycles": run.cycles, "scalesim_cycles": scalesim_cycles(spec, args.m, args.k, args.n),
@@ -82,7 +87,8 @@ def _systolic(args) -> int:
                 f"fast: {run.simulated_folds} of {run.folds} folds simulated cycle by cycle, the other folds' "
                 f"timing from the simulated fold pipeline, their values from per-fold products")
         print(f"systolic {spec.rows}x{spec.cols} {spec.dataflow.upper()}"
-              f"{' double-buffered' if spec.double_buffer else ''}, GEMM {args.m}x{args.k}x{args.n} ({args.dtype})")
+              f"{' double-buffered' if spec.double_buffer else ''}"
+              f"{', shift drain' if spec.drain == 'shift' else ''}, GEMM {args.m}x{args.k}x{args.n} ({args.dtype})")
         print(f"mode         {mode}")
         print(f"cycles       {run.cycles}  (SCALE-Sim stall-free: {report['scalesim_cycles']})")
         print(f"utilization  {report['utilization']:.4f}  (MACs / (PEs x cycles))")

@@ -10,6 +10,7 @@ YAML form (embedded under a PE-array unit as ``systolic: {...}``)::
       cols: 128            # PE columns (C)
       dataflow: ws         # os | ws | is
       double_buffer: true  # stationary operand double-buffered: fold f+1 preloads while fold f streams
+      drain: in_place      # OS only: in_place (outputs read from every PE) | shift (out through the bottom edge)
       data_bits: 8         # operand width in the RTL (int8)
       acc_bits: 32         # accumulator / partial-sum width in the RTL (int32)
 """
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from workloads.errors import ErrorList
 from workloads.yamlio import check_keys, suggest
 
-__all__ = ["DATAFLOWS", "SystolicArraySpec", "parse_systolic"]
+__all__ = ["DATAFLOWS", "DRAINS", "SystolicArraySpec", "parse_systolic"]
 
 DATAFLOWS = ("os", "ws", "is")
+DRAINS = ("in_place", "shift")
 _DATAFLOW_CODE = {"os": 0, "ws": 1, "is": 1}  # IS runs on the WS datapath with the operands' roles swapped
 
 
@@ -35,6 +37,12 @@ class SystolicArraySpec:
     double_buffer: WS/IS keep a shadow copy of the stationary operand in every PE, so the next fold's preload
     overlaps the current fold; OS clears each accumulator on the next fold's first operand, so folds stream back to
     back. With ``False`` folds run strictly one after the other (SCALE-Sim's stall-free timing).
+    drain (OS only): how a fold's accumulators reach the output buffer. ``in_place``: every PE is an output port,
+    read in the cycle its result is valid. ``shift``: one port per column at the bottom edge; a column's results
+    shift down one row per cycle once its last row has finished, so the fold's last output (row 0) leaves R - 1
+    cycles later than in place. With double_buffer the result of a PE's last MAC goes to a second (drain) register
+    bank, so the next fold computes while this one shifts out (fold period max(T, 2R - 2)); without it the
+    accumulators shift themselves and the next fold starts when the last output has left (period 2R + C + T - 3).
     data_bits, acc_bits: operand and accumulator widths of the hardware (the kernel computes in int64/float64).
     """
 
@@ -42,6 +50,7 @@ class SystolicArraySpec:
     cols: int
     dataflow: str = "ws"
     double_buffer: bool = False
+    drain: str = "in_place"
     data_bits: int = 8
     acc_bits: int = 32
 
@@ -62,12 +71,13 @@ class SystolicArraySpec:
             "COLS": self.cols,
             "DATAFLOW": _DATAFLOW_CODE[self.dataflow],
             "DOUBLE_BUF": int(self.double_buffer),
+            "DRAIN": DRAINS.index(self.drain),
             "DATA_W": self.data_bits,
             "ACC_W": self.acc_bits,
         }
 
 
-_KEYS = ("rows", "cols", "dataflow", "double_buffer", "data_bits", "acc_bits")
+_KEYS = ("rows", "cols", "dataflow", "double_buffer", "drain", "data_bits", "acc_bits")
 
 
 def _positive_int(errors, path, key, value, *, limit=None) -> None:
@@ -87,6 +97,13 @@ def _check_fields(errors: ErrorList, path: tuple, data: dict) -> None:
     if not isinstance(data.get("double_buffer", False), bool):
         errors.add(path + ("double_buffer",),
                    f"double_buffer must be true or false, not {data.get('double_buffer')!r}")
+    drain = data.get("drain", "in_place")
+    if drain not in DRAINS:
+        errors.add(path + ("drain",),
+                   f"drain must be one of {', '.join(DRAINS)}, not {drain!r}{suggest(drain, DRAINS)}")
+    elif drain != "in_place" and dataflow in DATAFLOWS and dataflow != "os":
+        errors.add(path + ("drain",), f"drain must be in_place for dataflow {dataflow} (its partial sums already "
+                                      f"leave the bottom edge), not {drain!r}; use dataflow os or drop drain")
     _positive_int(errors, path, "data_bits", data.get("data_bits", 8), limit=32)
     _positive_int(errors, path, "acc_bits", data.get("acc_bits", 32), limit=64)
 

@@ -32,7 +32,7 @@ __all__ = ["GemmRun", "FoldPlan", "plan_folds", "assemble_output", "simulate_gem
 
 
 def scalesim_cycles(spec: SystolicArraySpec, m: int, k: int, n: int) -> int:
-    """SCALE-Sim stall-free compute cycles of the GEMM (DESIGN.md), for folds that do not overlap."""
+    """SCALE-Sim stall-free compute cycles of the GEMM (DESIGN.md), for folds that do not overlap (OS: in place)."""
     R, C = spec.rows, spec.cols
     if spec.dataflow == "os":
         sr, sc, fill = m, n, R + C + k - 2          # T = K
@@ -132,8 +132,8 @@ def _run_kernel(spec, plan: FoldPlan, folds):
     folds = np.asarray(folds, dtype=np.int64)
     ru, cu = plan.rows_used[folds], plan.cols_used[folds]
     if plan.dataflow == "os":
-        return os_kernel(spec.rows, spec.cols, spec.double_buffer, plan.stream, plan.fold_stream[folds], plan.top,
-                         plan.fold_top[folds], ru, cu)
+        return os_kernel(spec.rows, spec.cols, spec.double_buffer, spec.drain == "shift", plan.stream,
+                         plan.fold_stream[folds], plan.top, plan.fold_top[folds], ru, cu)
     slots, local = np.unique(plan.fold_out[folds], return_inverse=True)
     return ws_kernel(spec.rows, spec.cols, spec.double_buffer, plan.stationary[folds], plan.stream,
                      plan.fold_stream[folds], len(slots), local.astype(np.int64), ru, cu)

@@ -43,9 +43,10 @@ def test_float_values(R, C, M, K, N, dataflow, seed):
 
 
 @given(R=small, C=small, M=st.integers(1, 9), K=st.integers(1, 9), N=st.integers(1, 9),
-       dataflow=st.sampled_from(DATAFLOWS), double_buffer=st.booleans(), seed=st.integers(0, 99))
-def test_fast_mode_equals_exact(R, C, M, K, N, dataflow, double_buffer, seed):
-    spec = SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, double_buffer=double_buffer)
+       dataflow=st.sampled_from(DATAFLOWS), double_buffer=st.booleans(), shift=st.booleans(), seed=st.integers(0, 99))
+def test_fast_mode_equals_exact(R, C, M, K, N, dataflow, double_buffer, shift, seed):
+    drain = "shift" if shift and dataflow == "os" else "in_place"
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, double_buffer=double_buffer, drain=drain)
     a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
     exact, fast = simulate_gemm(spec, a, b, exact=True), simulate_gemm(spec, a, b)
     assert exact.mode == "exact"
@@ -84,8 +85,8 @@ def test_overlap_period_matches_onnxim_rule_in_steady_state():
 
 @pytest.mark.parametrize("dtype", [np.int64, np.float64])
 @pytest.mark.parametrize("double_buffer", [False, True])
-@given(R=small, C=small, T=small, F=st.integers(1, 4), seed=st.integers(0, 999))
-def test_kernel_matches_reference(dtype, double_buffer, R, C, T, F, seed):
+@given(R=small, C=small, T=small, F=st.integers(1, 4), shift=st.booleans(), seed=st.integers(0, 999))
+def test_kernel_matches_reference(dtype, double_buffer, R, C, T, F, shift, seed):
     rng = np.random.default_rng(seed)
     ru, cu = rng.integers(1, R + 1, F), rng.integers(1, C + 1, F)
     stationary = rng.integers(-9, 9, (F, R, C)).astype(dtype)
@@ -95,7 +96,7 @@ def test_kernel_matches_reference(dtype, double_buffer, R, C, T, F, seed):
     for got, want in zip(kernel.ws_kernel(*args), reference.ws_kernel(*args), strict=True):
         assert np.array_equal(got, want)
     top = rng.standard_normal((2, T, C)).astype(dtype)
-    args = (R, C, double_buffer, stream, fold_stream, top, fold_out, ru, cu)
+    args = (R, C, double_buffer, shift, stream, fold_stream, top, fold_out, ru, cu)
     for got, want in zip(kernel.os_kernel(*args), reference.os_kernel(*args), strict=True):
         assert np.array_equal(got, want)
 
@@ -118,8 +119,9 @@ def test_edge_folds_are_zero_padded_and_counted_as_used():
 
 def test_verilog_parameters_come_from_the_spec():
     spec = SystolicArraySpec(rows=4, cols=3, dataflow="is", double_buffer=True)
-    assert spec.verilog_parameters() == {"ROWS": 4, "COLS": 3, "DATAFLOW": 1, "DOUBLE_BUF": 1, "DATA_W": 8,
-                                         "ACC_W": 32}
+    assert spec.verilog_parameters() == {"ROWS": 4, "COLS": 3, "DATAFLOW": 1, "DOUBLE_BUF": 1, "DRAIN": 0,
+                                         "DATA_W": 8, "ACC_W": 32}
+    assert SystolicArraySpec(rows=2, cols=2, dataflow="os", drain="shift").verilog_parameters()["DRAIN"] == 1
 
 
 def test_parse_systolic_reports_every_error():
@@ -130,6 +132,18 @@ def test_parse_systolic_reports_every_error():
     assert any("rows must be a positive integer, not -4" in t for t in text)
     assert any("dataflow must be one of os, ws, is, not 'wss' (did you mean 'ws'?)" in t for t in text)
     assert any("unknown key 'double_bufer' (did you mean 'double_buffer'?)" in t for t in text)
+
+
+def test_parse_systolic_checks_the_drain():
+    errors = ErrorList("x.yaml")
+    assert parse_systolic(errors, ("systolic",), {"rows": 4, "cols": 4, "dataflow": "os", "drain": "shfit"}) is None
+    assert "drain must be one of in_place, shift, not 'shfit' (did you mean 'shift'?)" in str(errors.issues[0])
+    errors = ErrorList("x.yaml")
+    assert parse_systolic(errors, ("systolic",), {"rows": 4, "cols": 4, "dataflow": "ws", "drain": "shift"}) is None
+    assert "drain must be in_place for dataflow ws" in str(errors.issues[0])
+    data = {"rows": 4, "cols": 2, "dataflow": "os", "drain": "shift"}
+    spec = parse_systolic(ErrorList("x.yaml"), ("systolic",), data)
+    assert spec == SystolicArraySpec(rows=4, cols=2, dataflow="os", drain="shift")
 
 
 def test_parse_systolic_builds_the_spec():
@@ -159,3 +173,78 @@ def test_mac_pe_kernel_matches_reference(n, acc_bits, seed):
         if len(starts):
             s = starts[-1]
             assert got[-1] == sum(int(a[t]) * int(b[t]) for t in range(s, n) if en[t])
+
+
+# ---------------------------------------------------------------- OS shift drain
+
+
+def shift_drain_cycles(R, C, K, folds, double_buffer):
+    """Closed form: a fold's last output (row 0 of column C-1) is valid 2R + C + K - 3 cycles after its first
+    stream step; folds start 2R + C + K - 3 apart with one accumulator bank, max(K, 2R - 2) apart with two."""
+    period = max(K, 2 * R - 2) if double_buffer else 2 * R + C + K - 3
+    return (2 * R + C + K - 3) + (folds - 1) * period
+
+
+@given(R=small, C=small, M=st.integers(1, 9), K=small, N=st.integers(1, 9), double_buffer=st.booleans(),
+       seed=st.integers(0, 99))
+def test_shift_drain_values_and_closed_form_cycles(R, C, M, K, N, double_buffer, seed):
+    a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow="os", double_buffer=double_buffer, drain="shift")
+    run = simulate_gemm(spec, a, b, exact=True)
+    in_place = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="os", double_buffer=double_buffer), a, b,
+                             exact=True)
+    assert np.array_equal(run.out, a @ b)
+    assert run.cycles == shift_drain_cycles(R, C, K, run.folds, double_buffer)
+    assert run.counters["macs"] == in_place.counters["macs"] == M * K * N
+    assert run.counters["buf_writes"] == M * N
+    if not double_buffer:  # one bank: each fold takes R - 1 cycles longer than SCALE-Sim's in-place fold
+        assert in_place.cycles == scalesim_cycles(spec, M, K, N)
+        assert run.cycles == in_place.cycles + run.folds * (R - 1)
+
+
+@given(R=small, C=small, K=small, seed=st.integers(0, 99))
+def test_shift_drain_outputs_leave_the_bottom_row_first(R, C, K, seed):
+    """One fold: column j's last row finishes at L = K + R + j - 2; row i is valid at the port in L + R - i."""
+    a, b = _ints(seed, (R, K)), _ints(seed + 1, (K, C))
+    run = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="os", drain="shift"), a, b, exact=True)
+    assert run.out_cycle.tolist() == [[K + 2 * R + j - 2 - i for j in range(C)] for i in range(R)]
+    in_place = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="os"), a, b, exact=True)
+    assert (run.out_cycle - in_place.out_cycle).tolist() == [[2 * (R - 1 - i)] * C for i in range(R)]
+
+
+def test_shift_drain_with_one_row_is_in_place():
+    for double_buffer in (False, True):
+        a, b = _ints(0, (3, 5)), _ints(1, (5, 7))
+        kw = {"rows": 1, "cols": 3, "dataflow": "os", "double_buffer": double_buffer}
+        shift = simulate_gemm(SystolicArraySpec(**kw, drain="shift"), a, b, exact=True)
+        in_place = simulate_gemm(SystolicArraySpec(**kw), a, b, exact=True)
+        assert shift.cycles == in_place.cycles and np.array_equal(shift.out_cycle, in_place.out_cycle)
+
+
+def test_shift_drain_two_banks_at_the_minimum_period():
+    """T < 2R - 2: folds start 2R - 2 apart, the next fold's row 0 capturing in the cycle of the last shift."""
+    from sim.kernels.systolic_reference import os_kernel as reference_os
+
+    R, C, T, F = 4, 3, 2, 3
+    rng = np.random.default_rng(3)
+    left, top = rng.integers(-9, 9, (F, T, R)), rng.integers(-9, 9, (F, T, C))
+    folds, full_r, full_c = np.arange(F), np.full(F, R), np.full(F, C)
+    out, _, starts, _, _ = kernel.os_kernel(R, C, True, True, left, folds, top, folds, full_r, full_c)
+    assert np.diff(starts).tolist() == [2 * R - 2] * (F - 1)
+    assert np.array_equal(out, np.stack([left[f].T @ top[f] for f in range(F)]))
+    assert np.array_equal(out, reference_os(R, C, True, True, left, folds, top, folds, full_r, full_c)[0])
+
+
+def test_cli_kernel_systolic_drain_option(capsys):
+    import json
+
+    from analysis.cli import main
+
+    argv = ["kernel", "systolic", "--rows", "4", "--cols", "3", "--dataflow", "os", "--m", "9", "--k", "5", "--n", "7",
+            "--drain", "shift", "--overlap", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["drain"] == "shift" and report["values_match_numpy"]
+    assert report["cycles"] == shift_drain_cycles(4, 3, 5, report["folds"], True)
+    assert main(argv[:7] + ["ws"] + argv[8:]) == 1  # drain applies to OS only
+    assert "drain must be in_place for dataflow ws" in capsys.readouterr().err

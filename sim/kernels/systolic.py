@@ -7,7 +7,8 @@ Cycle convention (identical in the RTL bench). Cycle 0 is the first cycle after 
 controller reads one buffer word per port; row i of the array sees the left-edge word of cycle t - i (skew delay
 line of i registers) and column j sees the top-edge word of cycle t - j. A PE computes in the cycle its operands
 arrive; its registers show the result from cycle t + 1, which is when an output is *valid* at the array boundary
-(WS/IS: bottom of column j; OS: the PE itself, read out in place). ``total_cycles`` is the cycle in which the last
+(WS/IS: bottom of column j; OS: the PE itself, read out in place, or with the shift drain the bottom
+of column j). ``total_cycles`` is the cycle in which the last
 output becomes valid, i.e. the number of cycles from start until the last result can be read.
 
 Fold schedule (the controller). A fold is one stationary block (WS/IS) or one output block (OS) with T stream steps.
@@ -18,6 +19,22 @@ Fold schedule (the controller). A fold is one stationary block (WS/IS) or one ou
 - OS: fold f streams from s_f = f*P, P = R + C + T - 2 without double buffering, P = T with it (the first-operand
   flag clears each accumulator as the next fold arrives, and the result is read in the cycle it is valid).
 Hence total = s_{F-1} + R + C + T - 2 and, with no overlap, F * (2R + C + T - 2) (WS/IS) or F * (R + C + T - 2) (OS).
+
+OS drain styles. ``in_place``: every PE is an output port, PE (i, j) of fold f is valid in cycle s_f + T + i + j.
+``shift``: one output port per column, at the bottom edge (row R-1's drain register). PE (i, j) does its last MAC
+in cycle s_f + T - 1 + i + j; when row R-1 of column j has done its last MAC (cycle L = s_f + T + R + j - 2) the
+column's drain registers shift down one row per cycle for R - 1 cycles (L + 1 .. L + R - 1), so the port shows
+row R-1 in cycle L + 1, row R-2 in L + 2, ..., row 0 in L + R: PE (i, j) is valid in cycle s_f + T + 2R + j - 2 - i.
+The fold's last output (row 0, column C-1) is valid in s_f + 2R + C + T - 3, R - 1 cycles after in place.
+- Without double buffering the drain registers are the accumulators (one bank) and folds run strictly one after
+  the other: P = 2R + C + T - 3.
+- With it, a PE's last MAC also writes its result into a second (drain) register bank, so the accumulators take
+  the next fold while this one shifts out. No shift of the column may follow the next fold's first capture (row
+  0, cycle L - R + 1 + P) or it would move it; the capture may share the last shift's cycle (L + R - 1), in which
+  row 0 would only take the zero above it, and a capture takes the register before a shift: P = max(T, 2R - 2).
+  (The port is then free too: the next fold's first output is valid in L + P + 1 > L + R.)
+Hence total = s_{F-1} + 2R + C + T - 3. Drain shifts cost one RF read and one RF write per hop of a used output
+(output of row i: R - 1 - i hops); the double-buffered capture costs one RF write per used PE.
 
 Counters per fold (only PEs in the fold's used rows/cols are clocked; edge folds are zero padded):
 MACS, RF_READS, RF_WRITES (PE operand registers), BUF_READS (operand elements read from the buffers), BUF_WRITES
@@ -30,7 +47,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["COUNTERS", "MACS", "RF_READS", "RF_WRITES", "BUF_READS", "BUF_WRITES",
-           "fold_period", "first_stream_cycle", "ws_kernel", "os_kernel"]
+           "fold_period", "fold_latency", "first_stream_cycle", "ws_kernel", "os_kernel"]
 
 COUNTERS = ("macs", "rf_reads", "rf_writes", "buf_reads", "buf_writes")
 MACS, RF_READS, RF_WRITES, BUF_READS, BUF_WRITES = range(5)
@@ -39,11 +56,26 @@ _VALID, _FIRST, _LAST = 1, 2, 4
 
 
 @njit(cache=True)
-def fold_period(rows, cols, t, stationary, double_buffer):
-    """Cycles between the stream starts of successive folds (stationary=True for WS/IS, False for OS)."""
+def fold_period(rows, cols, t, stationary, double_buffer, shift_drain):
+    """Cycles between the stream starts of successive folds (stationary=True for WS/IS, False for OS).
+
+    shift_drain (OS only): the accumulators shift out through the bottom edge instead of being read in place.
+    """
     if stationary:
         return max(t, 2 * rows - 1) if double_buffer else 2 * rows + cols + t - 2
+    if shift_drain:
+        return max(t, 2 * rows - 2) if double_buffer else 2 * rows + cols + t - 3
     return t if double_buffer else rows + cols + t - 2
+
+
+@njit(cache=True)
+def fold_latency(rows, cols, t, stationary, shift_drain):
+    """Cycles from a fold's first stream step to its last output being valid."""
+    if stationary:
+        return 2 * rows + cols + t - 2 - rows  # the R preload cycles come before the first stream step
+    if shift_drain:
+        return 2 * rows + cols + t - 3
+    return rows + cols + t - 2
 
 
 @njit(cache=True)
@@ -65,11 +97,11 @@ def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out,
     t_len = stream.shape[1]
     R = rows
     C = cols
-    period = fold_period(R, C, t_len, True, double_buffer)
+    period = fold_period(R, C, t_len, True, double_buffer, False)
     fold_start = np.empty(n_folds, np.int64)
     for f in range(n_folds):
         fold_start[f] = R + f * period
-    total = fold_start[n_folds - 1] + R + C + t_len - 2
+    total = fold_start[n_folds - 1] + fold_latency(R, C, t_len, True, False)
 
     # Controller: what each port emits in each cycle (-1 = idle).
     ld_fold = np.full(total, -1, np.int64)
@@ -157,22 +189,23 @@ def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out,
 
 
 @njit(cache=True)
-def os_kernel(rows, cols, double_buffer, left, fold_left, top, fold_top, rows_used, cols_used):
+def os_kernel(rows, cols, double_buffer, shift_drain, left, fold_left, top, fold_top, rows_used, cols_used):
     """Output-stationary array, simulated cycle by cycle.
 
-    left (SL, T, R): left-edge blocks (A transposed: step k holds A[rows, k]), fold f uses left[fold_left[f]];
-    top (ST, T, C): top-edge blocks (step k holds B[k, cols]), fold f uses top[fold_top[f]].
+    shift_drain: False reads every PE in place, True shifts each column's results out through the bottom edge (see
+    the module doc). left (SL, T, R): left-edge blocks (A transposed: step k holds A[rows, k]), fold f uses
+    left[fold_left[f]]; top (ST, T, C): top-edge blocks (step k holds B[k, cols]), fold f uses top[fold_top[f]].
     Returns out (F, R, C), out_cycle (F, R, C), fold_start (F,), total_cycles, counters (F, 5).
     """
     n_folds = fold_left.shape[0]
     t_len = left.shape[1]
     R = rows
     C = cols
-    period = fold_period(R, C, t_len, False, double_buffer)
+    period = fold_period(R, C, t_len, False, double_buffer, shift_drain)
     fold_start = np.empty(n_folds, np.int64)
     for f in range(n_folds):
         fold_start[f] = f * period
-    total = fold_start[n_folds - 1] + R + C + t_len - 2
+    total = fold_start[n_folds - 1] + fold_latency(R, C, t_len, False, shift_drain)
 
     st_fold = np.full(total, -1, np.int64)
     st_k = np.zeros(total, np.int64)
@@ -192,8 +225,22 @@ def os_kernel(rows, cols, double_buffer, left, fold_left, top, fold_top, rows_us
     b_q = np.zeros((R, C), dt)
     acc = np.zeros((R, C), dt)
     zero = left[0, 0, 0] * 0
+    # shift drain: the drain chain (acc itself without double buffering), the (fold, row) each drain register holds,
+    # the shifts left per column and the bottom port's valid flag
+    dr = np.zeros((R, C), dt)
+    tag_f = np.full((R, C), -1, np.int64)
+    tag_r = np.full((R, C), -1, np.int64)
+    shifts = np.zeros(C, np.int64)
+    shift_en = np.zeros(C, np.bool_)
+    port_v = np.zeros(C, np.bool_)
 
     for t in range(total):
+        if shift_drain:
+            for j in range(C):
+                shift_en[j] = shifts[j] > 0
+                port_v[j] = shift_en[j]
+                if shifts[j] > 0:
+                    shifts[j] -= 1
         for i in range(R - 1, -1, -1):
             te = t - i
             a_left = zero
@@ -222,6 +269,7 @@ def os_kernel(rows, cols, double_buffer, left, fold_left, top, fold_top, rows_us
                         b_in = top[fold_top[st_fold[tt]], st_k[tt], j]
                 else:
                     b_in = b_q[i - 1, j]
+                captured = False
                 if fl & _VALID:
                     if fl & _FIRST:
                         acc[i, j] = zero + a_in * b_in
@@ -229,11 +277,48 @@ def os_kernel(rows, cols, double_buffer, left, fold_left, top, fold_top, rows_us
                         acc[i, j] = acc[i, j] + a_in * b_in
                     if fl & _LAST:
                         f = st_fold[t - i - j]
-                        out[f, i, j] = acc[i, j]
-                        out_cycle[f, i, j] = t + 1
-                        if i < rows_used[f] and j < cols_used[f]:
-                            counters[f, BUF_WRITES] += 1
+                        if not shift_drain:
+                            out[f, i, j] = acc[i, j]
+                            out_cycle[f, i, j] = t + 1
+                            if i < rows_used[f] and j < cols_used[f]:
+                                counters[f, BUF_WRITES] += 1
+                        else:
+                            captured = True
+                            tag_f[i, j] = f
+                            tag_r[i, j] = i
+                            if double_buffer:
+                                dr[i, j] = acc[i, j]
+                                if i < rows_used[f] and j < cols_used[f]:
+                                    counters[f, RF_WRITES] += 1
+                            if i == R - 1:
+                                shifts[j] = R - 1
+                                port_v[j] = True
+                # a capture (or, with one bank, any MAC) takes the drain register before a shift
+                if shift_drain and shift_en[j] and not captured and (double_buffer or not (fl & _VALID)):
+                    if i == 0:
+                        tag_f[i, j] = -1
+                        tag_r[i, j] = -1
+                    else:
+                        f = tag_f[i - 1, j]
+                        tag_f[i, j] = f
+                        tag_r[i, j] = tag_r[i - 1, j]
+                        if f >= 0 and tag_r[i, j] < rows_used[f] and j < cols_used[f]:
+                            counters[f, RF_READS] += 1
+                            counters[f, RF_WRITES] += 1
+                    if double_buffer:
+                        dr[i, j] = dr[i - 1, j] if i > 0 else zero
+                    else:
+                        acc[i, j] = acc[i - 1, j] if i > 0 else zero
                 a_q[i, j] = a_in
                 fl_q[i, j] = fl
                 b_q[i, j] = b_in
+        if shift_drain:
+            for j in range(C):
+                if port_v[j]:
+                    f = tag_f[R - 1, j]
+                    r = tag_r[R - 1, j]
+                    out[f, r, j] = dr[R - 1, j] if double_buffer else acc[R - 1, j]
+                    out_cycle[f, r, j] = t + 1
+                    if r < rows_used[f] and j < cols_used[f]:
+                        counters[f, BUF_WRITES] += 1
     return out, out_cycle, fold_start, total, counters

@@ -26,15 +26,15 @@ _RTL = Path(__file__).resolve().parents[2]
 SOURCES = [_RTL / "systolic_array" / "hdl" / "systolic_array.v", _RTL / "mac_pe" / "hdl" / "mac_pe.v"]
 
 
-def _config(name, rows, cols, dataflow, double_buffer, m, k, n, *, ops=2, seed=1):
-    spec = SystolicArraySpec(rows=rows, cols=cols, dataflow=dataflow, double_buffer=double_buffer)
+def _config(name, rows, cols, dataflow, double_buffer, m, k, n, *, drain="in_place", ops=2, seed=1):
+    spec = SystolicArraySpec(rows=rows, cols=cols, dataflow=dataflow, double_buffer=double_buffer, drain=drain)
     a, b = np.zeros((m, k), np.int64), np.zeros((k, n), np.int64)
     plan = plan_folds(spec, a, b)
     t_len = plan.stream.shape[1]
     top_words = plan.folds * (rows if dataflow != "os" else t_len)
     params = spec.verilog_parameters() | {"LDEPTH": plan.folds * t_len, "TDEPTH": top_words}
     return {"name": name, "parameters": params,
-            "spec": {"rows": rows, "cols": cols, "dataflow": dataflow, "double_buffer": double_buffer},
+            "spec": {"rows": rows, "cols": cols, "dataflow": dataflow, "double_buffer": double_buffer, "drain": drain},
             "m": m, "k": k, "n": n, "ops": ops, "seed": seed}
 
 
@@ -49,6 +49,9 @@ CONFIGS = [
     _config("os_3x2_db_m7k4n5", 3, 2, "os", True, 7, 4, 5),
     _config("os_8x8_db_m16k12n16", 8, 8, "os", True, 16, 12, 16, ops=1),
     _config("os_1x4_m3k3n6", 1, 4, "os", False, 3, 3, 6),
+    _config("os_shift_4x3_m6k5n7", 4, 3, "os", False, 6, 5, 7, drain="shift"),
+    _config("os_shift_4x4_db_m9k3n6", 4, 4, "os", True, 9, 3, 6, drain="shift"),   # T = 3 < 2R - 2: drain-bound
+    _config("os_shift_3x5_db_m7k9n8", 3, 5, "os", True, 7, 9, 8, drain="shift"),   # T = 9 >= 2R - 2: compute-bound
     _config("is_4x3_m6k5n4", 4, 3, "is", False, 6, 5, 4),
     _config("is_4x4_db_m9k8n10", 4, 4, "is", True, 9, 8, 10),
 ]
@@ -136,11 +139,17 @@ def check(spec: SystolicArraySpec, plan, events, done_cycle, a, b):
     n_folds = plan.folds
     folds = np.arange(n_folds, dtype=np.int64)
     problems = []
+    shift = spec.drain == "shift"
     if plan.dataflow == "os":
-        out, out_cycle, _, total, _ = os_kernel(R, C, spec.double_buffer, plan.stream, plan.fold_stream, plan.top,
-                                                plan.fold_top, plan.rows_used, plan.cols_used)
-        expected = {p: [(int(out_cycle[f, p // C, p % C]), int(out[f, p // C, p % C])) for f in range(n_folds)]
-                    for p in range(R * C)}
+        out, out_cycle, _, total, _ = os_kernel(R, C, spec.double_buffer, shift, plan.stream, plan.fold_stream,
+                                                plan.top, plan.fold_top, plan.rows_used, plan.cols_used)
+        if shift:  # port j = bottom of column j: every fold's rows in the order they leave
+            order = {p: sorted((int(out_cycle[f, i, p]), f, i) for f in range(n_folds) for i in range(R))
+                     for p in range(C)}
+            expected = {p: [(c, int(out[f, i, p])) for c, f, i in order[p]] for p in range(C)}
+        else:
+            expected = {p: [(int(out_cycle[f, p // C, p % C]), int(out[f, p // C, p % C])) for f in range(n_folds)]
+                        for p in range(R * C)}
     else:  # one accumulator slot per fold: compare every fold's partial sums
         out, out_cycle, _, total, _ = ws_kernel(R, C, spec.double_buffer, plan.stationary, plan.stream,
                                                 plan.fold_stream, n_folds, folds, plan.rows_used, plan.cols_used)
@@ -157,7 +166,12 @@ def check(spec: SystolicArraySpec, plan, events, done_cycle, a, b):
     # the GEMM assembled from the RTL's outputs must be A @ B
     rtl_vals = np.array([[v for _, v in observed[p]] for p in expected], dtype=np.int64) if values_ok else None
     if rtl_vals is not None:
-        if plan.dataflow == "os":
+        if plan.dataflow == "os" and shift:
+            slots = np.zeros((n_folds, R, C), np.int64)
+            for p in range(C):
+                for (_, f, i), value in zip(order[p], rtl_vals[p], strict=True):
+                    slots[f, i, p] = value
+        elif plan.dataflow == "os":
             slots = rtl_vals.T.reshape(n_folds, R, C)
         else:
             per_fold = rtl_vals.reshape(C, n_folds, -1).transpose(1, 2, 0)
@@ -184,7 +198,7 @@ async def systolic_array_matches_kernel(dut):
     for _ in range(2):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
-    n_ports = spec.cols if spec.dataflow != "os" else spec.rows * spec.cols
+    n_ports = spec.cols if spec.dataflow != "os" or spec.drain == "shift" else spec.rows * spec.cols
     totals = [0, 0]
     ok, details = True, []
     for _ in range(config["ops"]):  # back-to-back GEMMs, new data each time
