@@ -78,6 +78,6 @@ def run_study(name, out: Path, *, models=None, seq_lens=None, engine="analytical
     if par is not None:
         _atomic_write(out / "pareto.png", lambda p: plots.plot_pareto(
             par, p, f"FuseMax array-size sweep ({study.pareto['model']}, {study.pareto['seq_len']})"))
-    _atomic_write(out / "report.md", lambda p: write_report(p, study, att, e2e, par, figs, seconds))
+    _atomic_write(out / "report.md", lambda p: write_report(p, study, att, e2e, par, figs, seconds, engine))
     print(f"wrote {out}/ (attention.csv, end_to_end.csv, figures, report.md) in {seconds:.1f} s", file=sys.stderr)
     return {"attention": att, "end_to_end": e2e, "pareto": par, "seconds": seconds}

@@ -8,6 +8,8 @@ from .plots import relative
 
 __all__ = ["headline", "write_report"]
 
+ENGINE_NAMES = {"analytical": "analytical model (rung 4)", "event": "tile-level event engine (rung 3)"}
+
 
 def headline(df, baseline: str, config: str) -> dict:
     """Arithmetic means over the points of ``config`` of speedup and relative energy versus ``baseline``."""
@@ -16,11 +18,11 @@ def headline(df, baseline: str, config: str) -> dict:
     return {"speedup": float(d.speedup.mean()), "energy": float(d.energy_rel.mean()), "points": int(len(d))}
 
 
-def write_report(path, study, att, e2e, par, figs, seconds) -> None:
+def write_report(path, study, att, e2e, par, figs, seconds, engine="analytical") -> None:
     final = list(study.configs)[-1]
     lines = [f"# {study.name} study", "",
              f"{len(study.models)} models x {len(att.seq_len.unique())} sequence lengths x {len(study.configs)} "
-             f"configurations; analytical model; wall time {seconds:.1f} s.", "",
+             f"configurations; timing from the {ENGINE_NAMES.get(engine, engine)}; wall time {seconds:.1f} s.", "",
              f"## Headline: {final} vs {study.baseline} (arithmetic means)", "",
              "| | speedup (ours) | speedup (paper) | energy (ours) | energy (paper) |", "|---|---|---|---|---|"]
     for kind, df in (("attention", att), ("end_to_end", e2e)):
