@@ -7,9 +7,9 @@ Cycle convention (identical in the RTL bench). Cycle 0 is the first cycle after 
 controller reads one buffer word per port; row i of the array sees the left-edge word of cycle t - i (skew delay
 line of i registers) and column j sees the top-edge word of cycle t - j. A PE computes in the cycle its operands
 arrive; its registers show the result from cycle t + 1, which is when an output is *valid* at the array boundary
-(WS/IS: bottom of column j; OS: the PE itself, read out in place, or with the shift drain the bottom
-of column j). ``total_cycles`` is the cycle in which the last
-output becomes valid, i.e. the number of cycles from start until the last result can be read.
+(WS/IS: bottom of column j; OS: the PE itself, read out in place, or the bottom of column j with the shift drain).
+``total_cycles`` is the cycle in which the last output becomes valid, i.e. the number of cycles from start until
+the last result can be read.
 
 Fold schedule (the controller). A fold is one stationary block (WS/IS) or one output block (OS) with T stream steps.
 - WS/IS: fold f streams from s_f = R + f*P; its R weight rows are shifted in (column-skewed, one row per cycle,
