@@ -185,27 +185,9 @@ async def vector_pe_matches_kernel(dut):
     assert result["rtl_cycles"] == result["sim_cycles"] and result["timing_match"], result["detail"]
 
 
-def run_config(config: dict, build_root: Path | None = None) -> dict:
-    """Build and run one config under Icarus Verilog (same env-var contract as rtl/cosim.py)."""
-    import tempfile
+if __name__ == "__main__":  # run some configurations by name through the co-simulation harness
+    from rtl import cosim
 
-    from cocotb_tools.runner import get_runner
-
-    build_root = Path(build_root or Path(__file__).resolve().parents[3] / "sim_build")
-    key = "_".join(f"{k}{v}" for k, v in sorted(config["parameters"].items()))
-    build_dir = build_root / TOPLEVEL / str(abs(hash(key)) % 10**10)
-    runner = get_runner("icarus")
-    runner.build(sources=SOURCES, hdl_toplevel=TOPLEVEL, parameters=config["parameters"], build_dir=build_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        runner.test(test_module=Path(__file__).stem, test_dir=Path(__file__).parent, hdl_toplevel=TOPLEVEL,
-                    build_dir=build_dir, extra_env={"EINSIM_COSIM_CONFIG": json.dumps(config),
-                                                    "EINSIM_COSIM_RESULT": str(out)})
-        return json.loads(out.read_text()) if out.exists() else {"detail": "no result written"}
-
-
-if __name__ == "__main__":
-    names = sys.argv[1:]
     for cfg in CONFIGS:
-        if not names or cfg["name"] in names:
-            print(cfg["name"], run_config(cfg))
+        if not sys.argv[1:] or cfg["name"] in sys.argv[1:]:
+            print(cosim.run("vector_pe", cfg))
