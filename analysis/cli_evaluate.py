@@ -1,47 +1,37 @@
-"""``einsim evaluate --workload W --arch A --mapping M [--set R=N ...] [--json]``: evaluate one point."""
+"""``einsim evaluate --workload W --arch A --mapping M [--set R=N ...] [--json]``: evaluate one point.
+
+The point arguments and the printing are shared with ``einsim simulate`` (:mod:`analysis.cli_simulate`).
+"""
 
 from __future__ import annotations
 
 import json
 
-from workloads.errors import SpecError, SpecIssue
+from .cli_workload import parse_sets
 
-__all__ = ["register"]
+__all__ = ["register", "add_point_arguments", "run_point"]
 
 
-def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="evaluate one workload on an architecture with a mapping (analytical model)")
+def add_point_arguments(p) -> None:
+    """The arguments that name one design point: workload, architecture, mapping and rank sizes."""
     p.add_argument("--workload", required=True, help="cascade library name or YAML path")
     p.add_argument("--arch", required=True, help="architecture preset name or YAML path")
     p.add_argument("--mapping", required=True, help="mapping preset name or YAML path")
     p.add_argument("--set", action="append", default=[], metavar="R=N", help="rank size, e.g. --set M=4096")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=_main)
 
 
-def _sizes(items) -> dict:
-    sizes, issues = {}, []
-    for item in items:
-        rank, _, value = item.partition("=")
-        try:
-            sizes[rank.strip()] = int(value)
-        except ValueError:
-            issues.append(SpecIssue("--set", None, item, f"must be RANK=INTEGER like M=4096, not {item!r}"))
-    if issues:
-        raise SpecError(issues)
-    return sizes
+def run_point(args, model, **options) -> int:
+    """Load the point named by ``args``, run ``model(workload, arch, mapping, sizes, **options)``, print the Result.
 
-
-def _main(args) -> int:
+    Exit status 0 for a feasible point, 2 for an infeasible one (the reason is printed).
+    """
     import arch
     import mappings
     import workloads
-    from sim import evaluate
 
-    c = workloads.load_cascade(args.workload)
-    a = arch.load_arch(args.arch)
-    m = mappings.load_mapping(args.mapping)
-    r = evaluate(c, a, m, _sizes(args.set))
+    r = model(workloads.load_cascade(args.workload), arch.load_arch(args.arch), mappings.load_mapping(args.mapping),
+              parse_sets(args.set), **options)
     if args.json:
         print(json.dumps({"ok": r.ok, "reason": r.reason, "summary": r.summary, "choices": r.choices,
                           "energy": [dict(zip(("component", "action", "count", "energy_pj"), e, strict=True))
@@ -52,3 +42,15 @@ def _main(args) -> int:
         for k, v in r.summary.items():
             print(f"{k:24s} {v:.6g}" if isinstance(v, float) else f"{k:24s} {v}")
     return 0 if r.ok else 2
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate one workload on an architecture with a mapping (analytical model)")
+    add_point_arguments(p)
+    p.set_defaults(func=_main)
+
+
+def _main(args) -> int:
+    from sim import evaluate
+
+    return run_point(args, evaluate)
