@@ -16,28 +16,25 @@ def pos_int(errors: ErrorList, path: tuple, value, hint: str = ""):
     return value
 
 
-def pos_num(errors: ErrorList, path: tuple, value, hint: str = ""):
+def _number(errors: ErrorList, path: tuple, value, hint: str, *, positive: bool):
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
             pass
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        errors.add(path, f"must be a positive number, not {value!r}{hint}")
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if not ok or (value <= 0 if positive else value < 0):
+        errors.add(path, f"must be {'a positive number' if positive else 'a number >= 0'}, not {value!r}{hint}")
         return None
     return value
+
+
+def pos_num(errors: ErrorList, path: tuple, value, hint: str = ""):
+    return _number(errors, path, value, hint, positive=True)
 
 
 def nonneg_num(errors: ErrorList, path: tuple, value, hint: str = ""):
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        errors.add(path, f"must be a number >= 0, not {value!r}{hint}")
-        return None
-    return value
+    return _number(errors, path, value, hint, positive=False)
 
 
 def string(errors: ErrorList, path: tuple, value):
