@@ -21,8 +21,10 @@ iverilog:
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+# The kernels' plain-Python references stay honest: the kernel tests run once more with Numba's JIT off.
 test: $(BIN)/.installed iverilog lint
 	$(BIN)/pytest -q
+	NUMBA_DISABLE_JIT=1 $(BIN)/pytest -q -p no:cacheprovider -m "not rtl" tests/test_sim_*.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks

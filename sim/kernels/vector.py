@@ -123,10 +123,10 @@ def _exp_scale_fixed(acc, k, w):
 
 @njit(cache=True)
 def _exp_scale_float(acc, k):
-    if k > 2000.0:
-        return math.inf
     if k < -2000.0:
         return 0.0
+    if acc != 0.0 and k + math.frexp(acc)[1] > 1024:  # past the float64 range: saturate as IEEE does (and as
+        return math.copysign(math.inf, acc)            # the compiled kernel would; plain Python would raise)
     return math.ldexp(acc, int(k))
 
 
