@@ -23,7 +23,7 @@ lint: $(BIN)/.installed
 
 # The kernels' plain-Python references stay honest: the kernel tests run once more with Numba's JIT off.
 test: $(BIN)/.installed iverilog lint
-	$(BIN)/pytest -q
+	EINSIM_REQUIRE_RTL=1 $(BIN)/pytest -q
 	NUMBA_DISABLE_JIT=1 $(BIN)/pytest -q -p no:cacheprovider -m "not rtl" tests/test_sim_*.py
 
 bench: $(BIN)/.installed
