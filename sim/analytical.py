@@ -6,9 +6,10 @@ the loops outside k):
 - ``interleave``: cycles = max(max over resources r of sum_t count[t] * cycles[t],
   sum_k iters_k * RecMII_k), where RecMII_k is the maximum cycle ratio of level k's dependency graph with its
   loop-carried edges (a recurrence bound), plus a one-iteration fill.
-- ``in_order``: cycles = sum_k iters_k * II_k, where II_k is the maximum cycle ratio of level k's graph with, in
-  addition, each resource's program order (consecutive tasks on a resource, and a wrap edge from its last task of
-  iteration i to its first of i + 1): the steady-state period of in-order units, plus a one-iteration fill.
+- ``in_order``: cycles = the exact latency of the flattened program with every resource in program order, by
+  max-plus algebra (:mod:`sim.maxplus`): a block's outer-level loads and stores queue behind and ahead of its inner
+  tiles on DRAM as they do in the hardware, and overlap the inner tiles' compute where the order allows. The period
+  reported is the innermost level's maximum cycle ratio with each resource's program order.
 - ``serial``: cycles = sum_k iters_k * makespan_k, the list-scheduled length of one iteration of level k.
 
 The maximum cycle ratio (sum of edge weights / sum of iteration distances over a cycle) is found by bisection with
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .maxplus import in_order_latency
 from .plan import GroupPlan
 
 __all__ = ["group_cycles", "max_cycle_ratio", "makespan"]
@@ -132,7 +134,7 @@ def group_cycles(plan: GroupPlan) -> dict:
             period = ii
         rec += it * ii
     if order:
-        total = rec + max(0.0, fill - period)
+        total = in_order_latency(plan)
     else:
         total = max(max(busy.values()), rec) + max(0.0, fill - period)
         period = max(period, max(float(np.sum(plan.cycles[body][plan.resource[body] == i]))

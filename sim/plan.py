@@ -8,12 +8,18 @@ latency from it and the event engine simulates it tile by tile, so its meaning i
 - Tasks, in program order (a topological order of the group's dataflow). Task t runs once per iteration of loops
   ``[0, level[t])``, so ``count[t] = prod(trips[:level[t]])`` times. ``phase[t]`` places a task of an outer level
   relative to the deeper loops of its iteration: -1 before them, +1 after them, 0 for innermost (``level == n``).
+  The program order nests the same way, so the flattened program (what an in-order unit or DRAM queue executes) is,
+  per iteration of loop k: its ``phase -1`` tasks, the iterations of loop k + 1, its ``phase +1`` tasks; equally,
+  the instances due at each innermost iteration (a ``phase -1`` task at the first of its block, ``+1`` at the last)
+  in program order.
 - ``resource[t]`` indexes ``resources`` (the units, then ``dram``). A task occupies its resource for
   ``cycles[t]`` (occupancy; the resource can start its next task after it) and its result is available
   ``latency[t]`` cycles after that (pipeline drain, e.g. a reduction through a chain of PEs).
 - ``dep_ptr``/``dep_idx`` (CSR): task t starts after every task ``dep_idx[dep_ptr[t]:dep_ptr[t+1]]`` of the same
   iteration finished (occupancy + latency). ``carry_src/carry_dst/carry_dist``: a loop-carried dependency from
-  ``carry_src`` of iteration i - dist to ``carry_dst`` of iteration i, counting iterations of dst's level.
+  ``carry_src`` of iteration i - dist to ``carry_dst`` of iteration i, counting iterations of dst's level; it is
+  one iteration of loop ``carry_loop`` (the carried rank's loop), and restarts (does not apply) in the first
+  iteration of that loop.
 - ``bytes[t]``: DRAM bytes moved by a load/store task. ``busy[t]``: PE-cycles of work (points x cycles per point)
   for utilization. Action counts per execution (energy) are ``act_task/act_component/act_action/act_count``.
 - ``pipeline``: ``serial`` | ``in_order`` | ``interleave`` (see :mod:`mappings.spec`).
@@ -67,6 +73,7 @@ class GroupPlan:
     carry_src: np.ndarray
     carry_dst: np.ndarray
     carry_dist: np.ndarray
+    carry_loop: np.ndarray
     act_task: np.ndarray
     act_component: tuple[str, ...]
     act_action: tuple[str, ...]
@@ -299,7 +306,7 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
         k = T[d]["level"]
         j = max((j for j in range(k) if loops[j].rank == rank), default=None)
         if j is not None:   # else the whole recurrence runs inside one task
-            T[d]["carry"].append((task_of[produced[tensor]], int(np.prod(trips[j + 1:k]))))
+            T[d]["carry"].append((task_of[produced[tensor]], int(np.prod(trips[j + 1:k])), j))
     # intermediates not on chip are re-read from DRAM by their consumers in the group
     for e in einsums:
         k = level[e.name]
@@ -362,21 +369,22 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
                     T[lt]["deps"] = [st]
                     T[c]["deps"] = sorted(set(T[c]["deps"]) | {lt})
         peak = cap
-    # --- program order: dependencies before dependants (stable topological sort) ----------------------------------
-    order = _topo(T)
+    # --- program order: dependencies before dependants, outer tasks around the deeper loops (topological sort) -------
+    order = _topo(T, n)
     remap = {old: new for new, old in enumerate(order)}
     T = [T[i] for i in order]
     dep_ptr = np.zeros(len(T) + 1, dtype=np.int64)
     dep_idx = []
-    csrc, cdst, cdist = [], [], []
+    csrc, cdst, cdist, cloop = [], [], [], []
     for i, t in enumerate(T):
         ds = sorted(remap[d] for d in t["deps"])
         dep_idx.extend(ds)
         dep_ptr[i + 1] = len(dep_idx)
-        for s, dist in t["carry"]:
+        for s, dist, j in t["carry"]:
             csrc.append(remap[s])
             cdst.append(i)
             cdist.append(dist)
+            cloop.append(j)
     return GroupPlan(
         name=name, pipeline=g.pipeline, loop_ranks=tuple(lp.rank for lp in loops), loop_tiles=tiles, trips=trips,
         resources=resources,
@@ -392,7 +400,7 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
         busy=np.array([t["busy"] for t in T], dtype=np.float64),
         dep_ptr=dep_ptr, dep_idx=np.array(dep_idx, dtype=np.int64),
         carry_src=np.array(csrc, dtype=np.int64), carry_dst=np.array(cdst, dtype=np.int64),
-        carry_dist=np.array(cdist, dtype=np.int64),
+        carry_dist=np.array(cdist, dtype=np.int64), carry_loop=np.array(cloop, dtype=np.int64),
         act_task=np.array([remap[a[0]] for a in acts], dtype=np.int64),
         act_component=tuple(a[1] for a in acts), act_action=tuple(a[2] for a in acts),
         act_count=np.array([a[3] for a in acts], dtype=np.float64),
@@ -400,9 +408,15 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
     )
 
 
-def _topo(T):
+def _nest_key(t, n):
+    """Position of a task in the loop nest: inside loops < level, then before (-1) or after (+1) the deeper ones."""
+    k = t["level"]
+    return (1,) * k + ((1 + t["phase"],) if k < n else ()) + (1,) * max(0, n - k - 1)
+
+
+def _topo(T, n):
     done, order = set(), []
-    pending = list(range(len(T)))
+    pending = sorted(range(len(T)), key=lambda i: (_nest_key(T[i], n), i))
     while pending:
         for i in pending:
             if all(d in done for d in T[i]["deps"]):

@@ -255,8 +255,8 @@ def test_engine_against_analytical_on_gemm(n=1024):
     # Interleaved, the closed form is the busiest resource plus the fill of one innermost iteration; the engine
     # also waits for the first outer-level loads (the held B block, the first A block) before any tile can start,
     # a prologue the closed form omits: the gap must be positive and no larger than that prologue.
-    # (With the preset's in_order, DRAM's program order also makes a block's A load wait for the previous block's
-    # last store: +3.3% at 1024^3, +2.1% at 4096^3; see the engine report.)
+    # (With the preset's in_order, DRAM's program order makes a block's A load wait for the previous block's last
+    # store; the in_order closed form (sim.maxplus) models that exactly: tests/test_sim_maxplus.py.)
     from sim.mapper import best_mapping
     from sim.plan import LOAD, lower
 
