@@ -12,21 +12,25 @@ Two modes, reported in :attr:`GemmRun.mode`:
   pipeline), plus the first fold of every other distinct (rows used, cols used) shape. Fold timing does not depend on
   the data or on the fold's occupancy (padded edges are streamed like full ones), so fold f >= 1 starts at
   s_1 + (f - 1) * (s_1 - s_0) and its outputs keep the simulated fold's offsets; counters of a fold equal those of
-  its shape's representative. The values of every fold are still computed per fold, as the array does (each fold's
-  block product added into the accumulator slots in fold order), with one matrix product per fold; the simulated
-  folds' values are checked against it. Integer results are exact; float sums inside a fold follow BLAS order.
+  its shape's representative. The simulated folds are planned as the sub-GEMM holding just them and run in a worker
+  thread (the kernels release the GIL) while the values of every fold are computed per fold, as the array does:
+  each fold's block product (BLAS, on the fold's blocks) added into its accumulator slot, in fold order for floats;
+  integer folds are batched a few per matmul call, their exact sums being order-free. The simulated folds' values
+  are checked against their per-fold products. Integer results are exact; float sums inside a fold follow BLAS
+  order.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from arch.systolic import SystolicArraySpec
-from sim.kernels.systolic import COUNTERS, os_kernel, ws_kernel
+from sim.kernels.systolic import COUNTERS, first_stream_cycle, os_kernel, ws_kernel
 
 __all__ = ["GemmRun", "FoldPlan", "plan_folds", "assemble_output", "simulate_gemm", "scalesim_cycles"]
 
@@ -120,7 +124,8 @@ class GemmRun:
     mode: str                   # "exact" | "fast"
     counters: dict
     pe_cycles: int              # PE-cycle updates the kernel performed (rows * cols * simulated cycles)
-    kernel_seconds: float
+    kernel_seconds: float       # simulated folds, including load_seconds
+    load_seconds: float = 0.0   # fast mode: Numba's one-time process setup and cache loading (first compiled call)
 
     def utilization(self, spec: SystolicArraySpec) -> float:
         """Useful MACs / (PEs x cycles)."""
@@ -137,33 +142,6 @@ def _run_kernel(spec, plan: FoldPlan, folds):
     slots, local = np.unique(plan.fold_out[folds], return_inverse=True)
     return ws_kernel(spec.rows, spec.cols, spec.double_buffer, plan.stationary[folds], plan.stream,
                      plan.fold_stream[folds], len(slots), local.astype(np.int64), ru, cu)
-
-
-def _fold_products(plan: FoldPlan, dtype) -> np.ndarray:
-    """Every fold's block product, accumulated per output slot in fold order (the accumulator buffer).
-
-    Integer blocks are multiplied in floating point (BLAS) when that is exact: float32 if every fold's sums stay
-    below 2**24, float64 if below 2**53; the slots accumulate in float64 (exact while below 2**53) or int64.
-    """
-    second = plan.top if plan.dataflow == "os" else plan.stationary
-    depth = plan.stream.shape[1] if plan.dataflow == "os" else plan.stream.shape[2]
-    stream, acc_dtype = plan.stream, dtype
-    if dtype.kind == "i":
-        bound = float(np.abs(stream).max(initial=0)) * float(np.abs(second).max(initial=0)) * depth
-        slot_bound = bound * max(1, plan.folds // max(1, plan.n_out))
-        if bound < 2.0 ** 24 and slot_bound < 2.0 ** 53:
-            stream, second, acc_dtype = stream.astype(np.float32), second.astype(np.float32), np.float64
-        elif slot_bound < 2.0 ** 53:
-            stream, second, acc_dtype = stream.astype(np.float64), second.astype(np.float64), np.float64
-    if plan.dataflow == "os":
-        out = np.empty((plan.n_out, stream.shape[2], second.shape[2]), acc_dtype)
-        for f in range(plan.folds):
-            out[f] = stream[plan.fold_stream[f]].T @ second[plan.fold_top[f]]
-    else:
-        out = np.zeros((plan.n_out, stream.shape[1], second.shape[2]), acc_dtype)
-        for f in range(plan.folds):
-            out[plan.fold_out[f]] += stream[plan.fold_stream[f]] @ second[f]
-    return out.astype(dtype, copy=False)
 
 
 def assemble_output(spec, plan: FoldPlan, slots: np.ndarray, m: int, n: int) -> np.ndarray:
@@ -191,11 +169,12 @@ def simulate_gemm(spec: SystolicArraySpec, a: np.ndarray, b: np.ndarray, *, exac
     if dtype.kind not in "iuf":
         raise ValueError(f"operands must be integer or float, not {dtype}")
     dtype = np.dtype(np.float64) if dtype.kind == "f" else np.dtype(np.int64)
-    m, n = a.shape[0], b.shape[1]
-    plan = plan_folds(spec, a.astype(dtype, copy=False), b.astype(dtype, copy=False))
-    if exact or plan.folds <= 2:
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
+    if exact or math.ceil(eo / so) * math.ceil(ei / si) <= 2:
+        plan = plan_folds(spec, a.astype(dtype, copy=False), b.astype(dtype, copy=False))
         return _simulate_exact(spec, plan, m, n)
-    return _simulate_fast(spec, plan, m, n)
+    return _simulate_fast(spec, a, b, dtype)
 
 
 def _counter_dict(values) -> dict:
@@ -213,41 +192,179 @@ def _simulate_exact(spec, plan: FoldPlan, m: int, n: int) -> GemmRun:
                    kernel_seconds=seconds)
 
 
-def _simulate_fast(spec, plan: FoldPlan, m: int, n: int) -> GemmRun:
-    n_folds = plan.folds
+def _fold_grid(spec, m: int, k: int, n: int):
+    """Fold f is (outer block f // n_inner, inner block f % n_inner); returns (extent, block size) of each axis.
+
+    OS: outer = R-row blocks of M, inner = C-col blocks of N. WS: outer = C-col blocks of N, inner = R-row blocks of
+    K. IS: outer = C-col blocks of M, inner = R-row blocks of K (the fold order of :func:`plan_folds`).
+    """
+    R, C = spec.rows, spec.cols
+    if spec.dataflow == "os":
+        return (m, R), (n, C)
+    return ((n, C) if spec.dataflow == "ws" else (m, C)), (k, R)
+
+
+def _sub_gemm(spec, a, b, outer: range, inner: range):
+    """Operands of the GEMM whose :func:`plan_folds` is exactly the folds in ``outer`` x ``inner`` blocks."""
+    (_, so), (_, si) = _fold_grid(spec, a.shape[0], a.shape[1], b.shape[1])
+    o = slice(outer.start * so, outer.stop * so)
+    i = slice(inner.start * si, inner.stop * si)
+    if spec.dataflow == "os":
+        return a[o, :], b[:, i]
+    if spec.dataflow == "ws":
+        return a[:, i], b[i, o]
+    return a[o, i], b[i, :]
+
+
+def _product_dtype(spec, a, b, dtype):
+    """Dtype in which every fold's block product is exact (integers) or computed (floats).
+
+    Integer blocks go through floating-point BLAS when that is exact: float32 if a fold's sums stay below 2**24,
+    float64 if the accumulator slot's sums (the whole K) stay below 2**53; else integer matmul.
+    """
+    if dtype.kind == "f":
+        return dtype
+    k = a.shape[1]
+    peak = max(-int(a.min(initial=0)), int(a.max(initial=0))) * max(-int(b.min(initial=0)), int(b.max(initial=0)))
+    depth = k if spec.dataflow == "os" else min(spec.rows, k)
+    if peak * depth < 2 ** 24 and peak * k < 2 ** 53:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64) if peak * k < 2 ** 53 else dtype
+
+
+def _fold_values(spec, a, b, dtype) -> np.ndarray:
+    """The (M, N) result from every fold's block product, added into its accumulator slot in fold order.
+
+    One matrix product per fold, on the fold's (unpadded) blocks: padding only adds zeros. WS slots are C-column
+    blocks of the output, IS slots C-row blocks (C^T in the array), OS slots R x C tiles (one fold each).
+    """
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
+    pdt = _product_dtype(spec, a, b, dtype)
+    ap, bp = a.astype(pdt, copy=False), b.astype(pdt, copy=False)
+    out = np.empty((m, n), dtype)
+    if spec.dataflow == "os":
+        for o in range(math.ceil(eo / so)):
+            for i in range(math.ceil(ei / si)):
+                out[o * so:(o + 1) * so, i * si:(i + 1) * si] = ap[o * so:(o + 1) * so] @ bp[:, i * si:(i + 1) * si]
+        return out
+    acc_dtype = np.dtype(np.float64) if pdt.kind == "f" else dtype
+    ws = spec.dataflow == "ws"
+    width = min(so, n if ws else m)
+    acc = np.empty((m, width) if ws else (width, n), acc_dtype)
+    # Integer sums are exact in any order, so up to `batch` folds' products go through one (GIL-free) matmul call
+    # and are summed together; float slots add one fold's product at a time, in fold order.
+    full = k // si
+    batch = max(1, (1 << 20) // acc.size) if dtype.kind == "i" else 1
+    prods = np.empty((min(batch, max(full, 1)),) + acc.shape, pdt)
+    for o in range(math.ceil(eo / so)):
+        lo, hi = o * so, min((o + 1) * so, eo)
+        slot = acc[:, :hi - lo] if ws else acc[:hi - lo]
+        slot[...] = 0
+        for i0 in range(0, full, batch):
+            i1 = min(i0 + batch, full)
+            ks = slice(i0 * si, i1 * si)
+            if ws:   # fold i: A[:, K block i] @ B[K block i, lo:hi]
+                left = ap[:, ks].reshape(m, i1 - i0, si).transpose(1, 0, 2)
+                right = bp[ks, lo:hi].reshape(i1 - i0, si, hi - lo)
+                part = prods[:i1 - i0, :, :hi - lo]
+            else:    # fold i: A[lo:hi, K block i] @ B[K block i, :]
+                left = ap[lo:hi, ks].reshape(hi - lo, i1 - i0, si).transpose(1, 0, 2)
+                right = bp[ks].reshape(i1 - i0, si, n)
+                part = prods[:i1 - i0, :hi - lo]
+            np.matmul(left, right, out=part)
+            if i1 - i0 == 1:
+                slot += part[0]
+            else:
+                slot += np.add.reduce(part, axis=0, dtype=acc_dtype)
+        if full * si < k:  # the zero-padded edge fold of the K blocks comes last
+            ks = slice(full * si, k)
+            slot += ap[:, ks] @ bp[ks, lo:hi] if ws else ap[lo:hi, ks] @ bp[ks]
+        if ws:
+            out[:, lo:hi] = slot
+        else:
+            out[lo:hi] = slot
+    return out
+
+
+def _simulate_folds(spec, a, b, dtype):
+    """The cycle-by-cycle part of fast mode: folds 0 and 1 as a sequence, then the first fold of each other shape.
+
+    Returns (sequence plan, its kernel results, {fold: (single-fold plan, its kernel results)}, {shape: fold
+    simulated for it}, rows used and cols used per fold, seconds in all, seconds of the first compiled call).
+    """
     t0 = time.perf_counter()
-    # Folds 0 and 1 back to back: the first fold and the fold pipeline's steady state.
-    seq_slots, seq_cycle, starts, seq_total, seq_counters = _run_kernel(spec, plan, [0, 1])
-    pe_cycles = spec.pes * int(seq_total)
+    first_stream_cycle(spec.rows, True)  # the process's first compiled call: Numba's setup and cache loading
+    load = time.perf_counter() - t0
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
+    n_inner = math.ceil(ei / si)
+    used_o = np.minimum(so, eo - so * np.arange(math.ceil(eo / so)))
+    used_i = np.minimum(si, ei - si * np.arange(n_inner))
+    fo, fi = np.divmod(np.arange(len(used_o) * n_inner), n_inner)
+    rows_used, cols_used = (used_o[fo], used_i[fi]) if spec.dataflow == "os" else (used_i[fi], used_o[fo])
+
+    def plan_of(outer, inner):
+        sa, sb = _sub_gemm(spec, a, b, outer, inner)
+        return plan_folds(spec, sa.astype(dtype, copy=False), sb.astype(dtype, copy=False))
+
+    pair = plan_of(range(0, 1), range(0, 2)) if n_inner >= 2 else plan_of(range(0, 2), range(0, 1))
+    sequence = _run_kernel(spec, pair, [0, 1])
+    runs = {}
+    shapes = {}
+    for f in (0, 1):
+        shapes.setdefault((int(rows_used[f]), int(cols_used[f])), f)
+    code = rows_used * (max(spec.rows, spec.cols) + 1) + cols_used
+    for f in np.sort(np.unique(code, return_index=True)[1]).tolist():
+        shape = (int(rows_used[f]), int(cols_used[f]))
+        if shape not in shapes:
+            shapes[shape] = f
+            single = plan_of(range(f // n_inner, f // n_inner + 1), range(f % n_inner, f % n_inner + 1))
+            runs[f] = (single, _run_kernel(spec, single, [0]))
+    return pair, sequence, runs, shapes, rows_used, cols_used, time.perf_counter() - t0, load
+
+
+def _simulate_fast(spec, a, b, dtype) -> GemmRun:
+    """Fast mode (module doc): the simulated folds run in a worker thread while this one computes the values."""
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        simulated = pool.submit(_simulate_folds, spec, a, b, dtype)
+        out = _fold_values(spec, a, b, dtype)
+        out_cycle = np.full((m, n), -1, np.int64)  # touch its pages while the worker may still be simulating
+        pair, sequence, runs, shapes, rows_used, cols_used, seconds, load = simulated.result()
+    seq_slots, seq_cycle, starts, seq_total, seq_counters = sequence
+    _check_simulated(pair, seq_slots, runs)
+    n_folds = len(rows_used)
     period = int(starts[1] - starts[0])
     total = int(seq_total) + (n_folds - 2) * period
-    shape_of = list(zip(plan.rows_used.tolist(), plan.cols_used.tolist(), strict=True))
-    shape_counters = {}
-    for f in (0, 1):
-        shape_counters.setdefault(shape_of[f], seq_counters[f])
-    representatives = {}
-    for f in range(2, n_folds):
-        if shape_of[f] not in shape_counters:
-            f_slots, _, _, f_total, f_counters = _run_kernel(spec, plan, [f])
-            pe_cycles += spec.pes * int(f_total)
-            shape_counters[shape_of[f]] = f_counters[0]
-            representatives[f] = f_slots[0]
-    counters = np.sum([shape_counters[s] for s in shape_of], axis=0)
-    seconds = time.perf_counter() - t0
+    pe_cycles = spec.pes * (int(seq_total) + sum(int(run[3]) for _, run in runs.values()))
+    counters = np.zeros(len(COUNTERS), np.int64)
+    code = rows_used * (max(spec.rows, spec.cols) + 1) + cols_used
+    for shape, f in shapes.items():
+        count = int(np.count_nonzero(code == shape[0] * (max(spec.rows, spec.cols) + 1) + shape[1]))
+        counters += count * (seq_counters[f] if f < 2 else runs[f][1][4][0])
 
-    slots = _fold_products(plan, plan.stream.dtype)
-    _check_simulated(plan, seq_slots, representatives)
     # A slot's final value is valid at its last fold's start plus fold 1's (steady-state) output offsets.
-    local = np.unique(plan.fold_out[[0, 1]], return_inverse=True)[1]
-    offsets = seq_cycle[local[1]] - starts[1]
-    last_fold = np.zeros(plan.n_out, np.int64)
-    last_fold[plan.fold_out] = np.arange(n_folds)
-    fold_start = starts[0] + np.arange(n_folds, dtype=np.int64) * period
-    cycle_slots = fold_start[last_fold][:, None, None] + offsets[None]
-    return GemmRun(out=assemble_output(spec, plan, slots, m, n),
-                   out_cycle=assemble_output(spec, plan, cycle_slots, m, n),
-                   cycles=total, folds=n_folds, simulated_folds=2 + len(representatives), mode="fast",
-                   counters=_counter_dict(counters), pe_cycles=pe_cycles, kernel_seconds=seconds)
+    local = np.unique(pair.fold_out, return_inverse=True)[1]
+    offsets = seq_cycle[local[1]] - starts[1]          # WS/IS (T, C) of the slot, OS (R, C)
+    (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
+    n_inner = math.ceil(ei / si)
+    for o in range(math.ceil(eo / so)):
+        lo, hi = o * so, min((o + 1) * so, eo)
+        if spec.dataflow == "os":
+            for i in range(n_inner):
+                cols = slice(i * si, min((i + 1) * si, ei))
+                start = int(starts[0]) + (o * n_inner + i) * period
+                out_cycle[lo:hi, cols] = start + offsets[:hi - lo, :cols.stop - cols.start]
+            continue
+        start = int(starts[0]) + (o * n_inner + n_inner - 1) * period
+        if spec.dataflow == "ws":
+            out_cycle[:, lo:hi] = start + offsets[:, :hi - lo]
+        else:
+            out_cycle[lo:hi] = (start + offsets[:, :hi - lo]).T
+    return GemmRun(out=out, out_cycle=out_cycle, cycles=total, folds=n_folds, simulated_folds=2 + len(runs),
+                   mode="fast", counters=_counter_dict(counters), pe_cycles=pe_cycles, kernel_seconds=seconds,
+                   load_seconds=load)
 
 
 def _fold_product(plan: FoldPlan, f: int) -> np.ndarray:
@@ -256,14 +373,14 @@ def _fold_product(plan: FoldPlan, f: int) -> np.ndarray:
     return plan.stream[plan.fold_stream[f]] @ plan.stationary[f]
 
 
-def _check_simulated(plan: FoldPlan, seq_slots, representatives: dict) -> None:
+def _check_simulated(pair: FoldPlan, seq_slots, runs: dict) -> None:
     """Values the cycle-level kernel computed must equal the per-fold products of the same folds."""
     expect = {}
-    local = np.unique(plan.fold_out[[0, 1]], return_inverse=True)[1]
+    local = np.unique(pair.fold_out, return_inverse=True)[1]
     for f in (0, 1):
-        expect[int(local[f])] = expect.get(int(local[f]), 0) + _fold_product(plan, f)
+        expect[int(local[f])] = expect.get(int(local[f]), 0) + _fold_product(pair, f)
     pairs = [(seq_slots[s], e) for s, e in expect.items()]
-    pairs += [(got, _fold_product(plan, f)) for f, got in representatives.items()]
+    pairs += [(run[0][0], _fold_product(single, 0)) for single, run in runs.values()]
     for got, want in pairs:
         same = np.array_equal(got, want) if got.dtype.kind == "i" else np.allclose(got, want, rtol=1e-9, atol=1e-9)
         if not same:

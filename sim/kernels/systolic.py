@@ -84,7 +84,7 @@ def first_stream_cycle(rows, stationary):
     return rows if stationary else 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out, fold_out, rows_used, cols_used):
     """Weight-stationary array (also IS, with the operands' roles swapped), simulated cycle by cycle.
 
@@ -135,8 +135,15 @@ def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out,
     wl = np.zeros((R, C), dt)           # weight shift chain (the active weight when not double-buffered)
     wa = np.zeros((R, C), dt)           # active weight (double-buffered only)
 
+    # loads_by[t] = weight words the load port emitted before cycle t: a word read in cycle tl reaches column j
+    # in cycle tl + j, so no weight register shifts in cycle t unless a word was read in cycles t - C + 1 .. t
+    loads_by = np.zeros(total + 1, np.int64)
+    for t in range(total):
+        loads_by[t + 1] = loads_by[t] + (1 if ld_fold[t] >= 0 else 0)
+
     zero = stream[0, 0, 0] * 0
     for t in range(total):
+        loading = loads_by[t + 1] > loads_by[max(0, t - C + 1)]
         for i in range(R - 1, -1, -1):
             te = t - i
             a_left = zero
@@ -178,7 +185,7 @@ def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out,
                         if j < cols_used[f]:
                             counters[f, BUF_WRITES] += 1
                 tl = t - j
-                if tl >= 0 and ld_fold[tl] >= 0:
+                if loading and tl >= 0 and ld_fold[tl] >= 0:
                     if i == 0:
                         wl[i, j] = stationary[ld_fold[tl], ld_row[tl], j]
                     else:
@@ -188,7 +195,7 @@ def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out,
     return out, out_cycle, fold_start, total, counters
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def os_kernel(rows, cols, double_buffer, shift_drain, left, fold_left, top, fold_top, rows_used, cols_used):
     """Output-stationary array, simulated cycle by cycle.
 
