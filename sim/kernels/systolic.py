@@ -161,6 +161,31 @@ def ws_kernel(rows, cols, double_buffer, stationary, stream, fold_stream, n_out,
                     if double_buffer and m == 0:  # shadow -> active copy on the first operand
                         counters[f, RF_READS] += cu
                         counters[f, RF_WRITES] += cu
+            if not loading and i < R - 1:  # no weight shifts, no output port: the operand and partial-sum path only
+                for j in range(C - 1, 0, -1):
+                    a_in = a_q[i, j - 1]
+                    fl = fl_q[i, j - 1]
+                    if fl & _VALID:
+                        if double_buffer:
+                            if fl & _FIRST:
+                                wa[i, j] = wl[i, j]
+                            w = wa[i, j]
+                        else:
+                            w = wl[i, j]
+                        ps_q[i + 1, j] = ps_q[i, j] + a_in * w
+                    a_q[i, j] = a_in
+                    fl_q[i, j] = fl
+                if fl_left & _VALID:
+                    if double_buffer:
+                        if fl_left & _FIRST:
+                            wa[i, 0] = wl[i, 0]
+                        w = wa[i, 0]
+                    else:
+                        w = wl[i, 0]
+                    ps_q[i + 1, 0] = ps_q[i, 0] + a_left * w
+                a_q[i, 0] = a_left
+                fl_q[i, 0] = fl_left
+                continue
             for j in range(C - 1, -1, -1):
                 if j == 0:
                     a_in = a_left
