@@ -15,13 +15,14 @@ Two modes, reported in :attr:`GemmRun.mode`:
   its shape's representative. The simulated folds are planned as the sub-GEMM holding just them and run in a worker
   thread (the kernels release the GIL) while the values of every fold are computed per fold, as the array does:
   each fold's block product (BLAS, on the fold's blocks) added into its accumulator slot, in fold order for floats;
-  integer folds are batched a few per matmul call, their exact sums being order-free. The simulated folds' values
-  are checked against their per-fold products. Integer results are exact; float sums inside a fold follow BLAS
-  order.
+  integer folds are batched a few per matmul call, their exact sums being order-free. Once it has simulated, the
+  worker takes a share of the remaining slots. The simulated folds' values are checked against their per-fold
+  products. Integer results are exact; float sums inside a fold follow BLAS order.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -232,22 +233,31 @@ def _product_dtype(spec, a, b, dtype):
     return np.dtype(np.float64) if peak * k < 2 ** 53 else dtype
 
 
-def _fold_values(spec, a, b, dtype) -> np.ndarray:
-    """The (M, N) result from every fold's block product, added into its accumulator slot in fold order.
+def _value_operands(spec, a, b, dtype):
+    """(A, B) in the product dtype of :func:`_product_dtype` and the (M, N) result array to fill."""
+    pdt = _product_dtype(spec, a, b, dtype)
+    return a.astype(pdt, copy=False), b.astype(pdt, copy=False), np.empty((a.shape[0], b.shape[1]), dtype)
+
+
+def _slot_values(spec, ap, bp, out, dtype, next_slot) -> None:
+    """Fill accumulator slots of ``out`` taken from ``next_slot()`` (until it passes the last) from every fold's block
+    product, added into the slot in fold order.
 
     One matrix product per fold, on the fold's (unpadded) blocks: padding only adds zeros. WS slots are C-column
-    blocks of the output, IS slots C-row blocks (C^T in the array), OS slots R x C tiles (one fold each).
+    blocks of the output, IS slots C-row blocks (C^T in the array), OS slots R x C tiles (one fold each). Several
+    threads may call this with one shared ``next_slot``: each slot is done whole by one of them.
     """
-    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    m, k, n = ap.shape[0], ap.shape[1], bp.shape[1]
     (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
-    pdt = _product_dtype(spec, a, b, dtype)
-    ap, bp = a.astype(pdt, copy=False), b.astype(pdt, copy=False)
-    out = np.empty((m, n), dtype)
+    n_inner = math.ceil(ei / si)
     if spec.dataflow == "os":
-        for o in range(math.ceil(eo / so)):
-            for i in range(math.ceil(ei / si)):
-                out[o * so:(o + 1) * so, i * si:(i + 1) * si] = ap[o * so:(o + 1) * so] @ bp[:, i * si:(i + 1) * si]
-        return out
+        f = next_slot()
+        while f < math.ceil(eo / so) * n_inner:
+            o, i = divmod(f, n_inner)
+            out[o * so:(o + 1) * so, i * si:(i + 1) * si] = ap[o * so:(o + 1) * so] @ bp[:, i * si:(i + 1) * si]
+            f = next_slot()
+        return
+    pdt = ap.dtype
     acc_dtype = np.dtype(np.float64) if pdt.kind == "f" else dtype
     ws = spec.dataflow == "ws"
     width = min(so, n if ws else m)
@@ -257,7 +267,8 @@ def _fold_values(spec, a, b, dtype) -> np.ndarray:
     full = k // si
     batch = max(1, (1 << 20) // acc.size) if dtype.kind == "i" else 1
     prods = np.empty((min(batch, max(full, 1)),) + acc.shape, pdt)
-    for o in range(math.ceil(eo / so)):
+    o = next_slot()
+    while o < math.ceil(eo / so):
         lo, hi = o * so, min((o + 1) * so, eo)
         slot = acc[:, :hi - lo] if ws else acc[:hi - lo]
         slot[...] = 0
@@ -284,7 +295,7 @@ def _fold_values(spec, a, b, dtype) -> np.ndarray:
             out[:, lo:hi] = slot
         else:
             out[lo:hi] = slot
-    return out
+        o = next_slot()
 
 
 def _simulate_folds(spec, a, b, dtype):
@@ -324,31 +335,15 @@ def _simulate_folds(spec, a, b, dtype):
     return pair, sequence, runs, shapes, rows_used, cols_used, time.perf_counter() - t0, load
 
 
-def _simulate_fast(spec, a, b, dtype) -> GemmRun:
-    """Fast mode (module doc): the simulated folds run in a worker thread while this one computes the values."""
-    m, k, n = a.shape[0], a.shape[1], b.shape[1]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        simulated = pool.submit(_simulate_folds, spec, a, b, dtype)
-        out = _fold_values(spec, a, b, dtype)
-        out_cycle = np.full((m, n), -1, np.int64)  # touch its pages while the worker may still be simulating
-        pair, sequence, runs, shapes, rows_used, cols_used, seconds, load = simulated.result()
-    seq_slots, seq_cycle, starts, seq_total, seq_counters = sequence
-    _check_simulated(pair, seq_slots, runs)
-    n_folds = len(rows_used)
+def _fold_cycles(spec, m: int, k: int, n: int, pair: FoldPlan, sequence) -> np.ndarray:
+    """(M, N) cycle each output is valid: its slot's last fold start plus fold 1's (steady-state) output offsets."""
+    _, seq_cycle, starts, _, _ = sequence
     period = int(starts[1] - starts[0])
-    total = int(seq_total) + (n_folds - 2) * period
-    pe_cycles = spec.pes * (int(seq_total) + sum(int(run[3]) for _, run in runs.values()))
-    counters = np.zeros(len(COUNTERS), np.int64)
-    code = rows_used * (max(spec.rows, spec.cols) + 1) + cols_used
-    for shape, f in shapes.items():
-        count = int(np.count_nonzero(code == shape[0] * (max(spec.rows, spec.cols) + 1) + shape[1]))
-        counters += count * (seq_counters[f] if f < 2 else runs[f][1][4][0])
-
-    # A slot's final value is valid at its last fold's start plus fold 1's (steady-state) output offsets.
     local = np.unique(pair.fold_out, return_inverse=True)[1]
     offsets = seq_cycle[local[1]] - starts[1]          # WS/IS (T, C) of the slot, OS (R, C)
     (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
     n_inner = math.ceil(ei / si)
+    out_cycle = np.empty((m, n), np.int64)
     for o in range(math.ceil(eo / so)):
         lo, hi = o * so, min((o + 1) * so, eo)
         if spec.dataflow == "os":
@@ -362,6 +357,36 @@ def _simulate_fast(spec, a, b, dtype) -> GemmRun:
             out_cycle[:, lo:hi] = start + offsets[:, :hi - lo]
         else:
             out_cycle[lo:hi] = (start + offsets[:, :hi - lo]).T
+    return out_cycle
+
+
+def _simulate_fast(spec, a, b, dtype) -> GemmRun:
+    """Fast mode (module doc). A worker thread simulates the folds and times the outputs while this thread computes
+    the values; then the worker takes a share of the remaining value slots."""
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+
+    def simulate():
+        folds = _simulate_folds(spec, a, b, dtype)
+        return folds, _fold_cycles(spec, m, k, n, folds[0], folds[1])
+
+    slots = itertools.count()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        simulated = pool.submit(simulate)
+        ap, bp, out = _value_operands(spec, a, b, dtype)
+        shared = pool.submit(_slot_values, spec, ap, bp, out, dtype, slots.__next__)  # after simulate()
+        _slot_values(spec, ap, bp, out, dtype, slots.__next__)
+        shared.result()
+        (pair, sequence, runs, shapes, rows_used, cols_used, seconds, load), out_cycle = simulated.result()
+    seq_slots, _, starts, seq_total, seq_counters = sequence
+    _check_simulated(pair, seq_slots, runs)
+    n_folds = len(rows_used)
+    total = int(seq_total) + (n_folds - 2) * int(starts[1] - starts[0])
+    pe_cycles = spec.pes * (int(seq_total) + sum(int(run[3]) for _, run in runs.values()))
+    counters = np.zeros(len(COUNTERS), np.int64)
+    code = rows_used * (max(spec.rows, spec.cols) + 1) + cols_used
+    for shape, f in shapes.items():
+        count = int(np.count_nonzero(code == shape[0] * (max(spec.rows, spec.cols) + 1) + shape[1]))
+        counters += count * (seq_counters[f] if f < 2 else runs[f][1][4][0])
     return GemmRun(out=out, out_cycle=out_cycle, cycles=total, folds=n_folds, simulated_folds=2 + len(runs),
                    mode="fast", counters=_counter_dict(counters), pe_cycles=pe_cycles, kernel_seconds=seconds,
                    load_seconds=load)
