@@ -15,16 +15,10 @@ import time
 
 import numpy as np
 
+from ._timing import best_of
+
 __all__ = ["run"]
 
-
-def _best(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def _ws_args(R, C, T, F, seed=0):
@@ -42,13 +36,13 @@ def run(smoke: bool) -> list[dict]:
     R, C, T, F = (32, 32, 64, 2) if smoke else (128, 128, 2048, 2)
     args = _ws_args(R, C, T, F)
     systolic.ws_kernel(*_ws_args(2, 2, 2, 1))  # load the compiled kernel from the cache
-    seconds, out = _best(lambda: systolic.ws_kernel(*args), 1 if smoke else 3)
+    seconds, out = best_of(lambda: systolic.ws_kernel(*args), 1 if smoke else 3)
     pe_cycles = R * C * int(out[3])
     rows.append({"benchmark": "systolic", "metric": "numba PE-cycle updates/s", "value": pe_cycles / seconds,
                  "unit": "1/s", "target": ">= 1e8", "note": f"WS {R}x{C}, T={T}, {F} folds, one core"})
     r_small, t_small = (8, 16) if smoke else (16, 64)
     ref_args = _ws_args(r_small, r_small, t_small, 2)
-    ref_seconds, ref_out = _best(lambda: systolic_reference.ws_kernel(*ref_args), 1)
+    ref_seconds, ref_out = best_of(lambda: systolic_reference.ws_kernel(*ref_args), 1)
     ref_rate = r_small * r_small * int(ref_out[3]) / ref_seconds
     rows.append({"benchmark": "systolic", "metric": "python reference PE-cycle updates/s", "value": ref_rate,
                  "unit": "1/s", "target": "", "note": f"WS {r_small}x{r_small}, T={t_small}; numba is "

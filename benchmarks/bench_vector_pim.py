@@ -6,8 +6,6 @@ pim: a NeuPIMs GEMV (1 KB rows, 16 lanes) on one bank; metrics bank cycles/s and
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from arch.pim_bank import PimBankSpec
@@ -15,16 +13,10 @@ from arch.vector_unit import VectorUnitSpec
 from sim import pim_program as pp
 from sim import vector_program as vp
 
+from ._timing import best_of
+
 __all__ = ["run"]
 
-
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def _softmax_case(lanes: int, n_steps: int):
@@ -51,10 +43,10 @@ def run(smoke: bool) -> list[dict]:
     # vector PE array
     spec, prog, beats = _softmax_case(256, 20 if smoke else 2000)
     vp.run(spec, prog, beats)  # compile / load the cache
-    t_jit, res = _best(lambda: vp.run(spec, prog, beats), repeat)
+    t_jit, res = best_of(lambda: vp.run(spec, prog, beats), repeat)
     lane_cycles = res.counters["lane_cycles"]
     rspec, rprog, rbeats = _softmax_case(256, 2 if smoke else 20)
-    t_ref, rres = _best(lambda: vp.run(rspec, rprog, rbeats, reference=True), 1)
+    t_ref, rres = best_of(lambda: vp.run(rspec, rprog, rbeats, reference=True), 1)
     jit_rate = lane_cycles / t_jit
     ref_rate = rres.counters["lane_cycles"] / t_ref
     rows += [
@@ -66,9 +58,9 @@ def run(smoke: bool) -> list[dict]:
     # PIM bank
     spec, prog, gw, mem = _gemv_case(16 if smoke else 2048)
     pp.run(spec, prog, gw, mem)
-    t_jit, res = _best(lambda: pp.run(spec, prog, gw, mem), repeat)
+    t_jit, res = best_of(lambda: pp.run(spec, prog, gw, mem), repeat)
     rspec, rprog, rgw, rmem = _gemv_case(4 if smoke else 64)
-    t_ref, rres = _best(lambda: pp.run(rspec, rprog, rgw, rmem, reference=True), 1)
+    t_ref, rres = best_of(lambda: pp.run(rspec, rprog, rgw, rmem, reference=True), 1)
     jit_rate, ref_rate = res.cycles / t_jit, rres.cycles / t_ref
     rows += [
         {"benchmark": "pim_bank_kernel", "metric": "bank cycles/s (numba)", "value": jit_rate, "unit": "1/s",
