@@ -5,7 +5,9 @@ the loops outside k):
 
 - ``interleave``: cycles = max(max over resources r of sum_t count[t] * cycles[t],
   sum_k iters_k * RecMII_k), where RecMII_k is the maximum cycle ratio of level k's dependency graph with its
-  loop-carried edges (a recurrence bound), plus a one-iteration fill.
+  loop-carried edges (a recurrence bound), plus a one-iteration fill; and at least the time the plan's in-flight
+  ``window`` allows (:mod:`sim.window`: Little's law on the slot cycle of a list schedule of the innermost body),
+  computed only where that window may bind.
 - ``in_order``: cycles = the exact latency of the flattened program with every resource in program order, by
   max-plus algebra (:mod:`sim.maxplus`): a block's outer-level loads and stores queue behind and ahead of its inner
   tiles on DRAM as they do in the hardware, and overlap the inner tiles' compute where the order allows. The period
@@ -23,6 +25,7 @@ import numpy as np
 
 from .maxplus import in_order_latency
 from .plan import GroupPlan
+from .window import window_may_bind, windowed_latency
 
 __all__ = ["group_cycles", "max_cycle_ratio", "makespan"]
 
@@ -139,4 +142,8 @@ def group_cycles(plan: GroupPlan) -> dict:
         total = max(max(busy.values()), rec) + max(0.0, fill - period)
         period = max(period, max(float(np.sum(plan.cycles[body][plan.resource[body] == i]))
                                  for i in range(len(plan.resources))) if len(body) else 0.0)
+        iters = float(np.prod(plan.trips.astype(np.float64)))
+        if len(body) and window_may_bind(plan, body, plan.window, max(period, total / iters), fill):
+            t_w, p_w = windowed_latency(plan, body, plan.window, int(iters))
+            total, period = max(total, t_w), max(period, p_w)
     return {"cycles": total, "resource_cycles": busy, "period_cycles": period}

@@ -24,6 +24,8 @@ from .plan import GroupPlan
 __all__ = ["mp_mul", "mp_power", "in_order_latency"]
 
 NEG = -np.inf
+#: longest carried distance kept exactly (older instances of a carried source held in the state)
+MAX_LAG = 64
 
 
 def mp_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -48,35 +50,48 @@ def in_order_latency(plan: GroupPlan) -> float:
     """Cycles from the group's start to its last task done, every resource in program order."""
     n_res, n_task, n = len(plan.resources), plan.n_tasks, len(plan.trips)
     # carried sources keep their last `lag` done times: lag = dist, one more if the source runs before the
-    # destination in an iteration (its newest instance is then the current iteration's)
+    # destination in an iteration (its newest instance is then the current iteration's). A carry from a task
+    # with no drain (latency 0) to a task on the same in-order resource is implied by program order: dropped.
+    # Beyond MAX_LAG the newest instance stands in for the one `lag` back (later: an upper bound).
     carries = []
     hist = {}
     for s, d, dist, j in zip(plan.carry_src.tolist(), plan.carry_dst.tolist(), plan.carry_dist.tolist(),
                              plan.carry_loop.tolist(), strict=True):
-        lag = dist + (1 if s < d else 0)
+        if plan.resource[s] == plan.resource[d] and plan.latency[s] == 0:
+            continue
+        lag = min(dist + (1 if s < d else 0), MAX_LAG)
         carries.append((s, d, lag, j))
         hist[s] = max(hist.get(s, 1), lag)
+    # state: when each resource frees, the done time of the latest instance of each task others wait for,
+    # older instances of carried sources, and the latest done time of all (the group's end)
+    needed = sorted({int(x) for x in plan.dep_idx} | set(hist))
+    done_at = {t: n_res + i for i, t in enumerate(needed)}
     reg = {}            # (source, lag >= 2) -> state index; lag 1 is the task's own done entry
-    size = n_res + n_task
+    size = n_res + len(needed)
     for s, L in sorted(hist.items()):
         for lag in range(2, L + 1):
             reg[(s, lag)] = size
             size += 1
+    end = size
+    size += 1
 
     def done_of(s, lag):
-        return n_res + s if lag == 1 else reg[(s, lag)]
+        return done_at[s] if lag == 1 else reg[(s, lag)]
 
     def apply(m, t, off):
         """m := (map of task t) ⊗ m, the carries of loops in ``off`` restarting (not applying)."""
         r = int(plan.resource[t])
-        rows = [r] + [n_res + int(d) for d in plan.deps(t)]
+        rows = [r] + [done_at[int(d)] for d in plan.deps(t)]
         rows += [done_of(s, lag) for s, d, lag, j in carries if d == t and j not in off]
         start = np.max(m[rows], axis=0)
         if t in hist:
             for lag in range(hist[t], 1, -1):
                 m[reg[(t, lag)]] = m[done_of(t, lag - 1)]
         m[r] = start + plan.cycles[t]
-        m[n_res + t] = start + plan.cycles[t] + plan.latency[t]
+        fin = start + plan.cycles[t] + plan.latency[t]
+        if t in done_at:
+            m[done_at[t]] = fin
+        np.maximum(m[end], fin, out=m[end])
 
     memo = {}
 
@@ -108,5 +123,4 @@ def in_order_latency(plan: GroupPlan) -> float:
     m = level_map(0, frozenset())
     x0 = np.full(size, NEG)
     x0[:n_res] = 0.0
-    x = np.max(m + x0[None, :], axis=1)
-    return float(np.max(x[n_res:n_res + n_task]))
+    return float(np.max(m[end] + x0))

@@ -23,6 +23,10 @@ latency from it and the event engine simulates it tile by tile, so its meaning i
 - ``bytes[t]``: DRAM bytes moved by a load/store task. ``busy[t]``: PE-cycles of work (points x cycles per point)
   for utilization. Action counts per execution (energy) are ``act_task/act_component/act_action/act_count``.
 - ``pipeline``: ``serial`` | ``in_order`` | ``interleave`` (see :mod:`mappings.spec`).
+- ``window``: innermost iterations that may be in flight at once (the depth of the units' task queues): 1 when
+  serial; else 2 (the plan's double buffering) plus as many more as the buffer space the plan leaves free holds
+  copies of one innermost iteration's tiles (its loads and intermediates), at most WINDOW_MAX. Both timing models
+  honour it: iteration i + window starts only once iteration i is done.
 
 A plan that cannot run (a tile that does not divide its rank, an op the unit lacks, a buffer overflow) is not built:
 :func:`lower_group` raises :class:`Infeasible` with the reason.
@@ -40,9 +44,11 @@ from mappings.spec import Group, MappingSpec
 from workloads import Cascade, einsum_ops, einsum_passes
 from workloads.cascade import is_carried
 
-__all__ = ["GroupPlan", "Infeasible", "lower", "lower_group", "COMPUTE", "LOAD", "STORE"]
+__all__ = ["GroupPlan", "Infeasible", "lower", "lower_group", "COMPUTE", "LOAD", "STORE", "WINDOW_MAX"]
 
 COMPUTE, LOAD, STORE = 0, 1, 2
+#: most innermost iterations a pipelined group keeps in flight (depth of the units' task queues)
+WINDOW_MAX = 64
 
 
 class Infeasible(Exception):
@@ -80,6 +86,7 @@ class GroupPlan:
     act_count: np.ndarray
     peak_buffer_bytes: float
     buffer_bytes: dict
+    window: int = WINDOW_MAX
 
     @property
     def n_tasks(self) -> int:
@@ -320,7 +327,7 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
                 T[task_of[e.name]]["deps"] = sorted(set(T[task_of[e.name]]["deps"]) | {lt})
     # --- buffer occupancy: resident DRAM tiles plus live on-chip intermediates ------------------------------------
     inter = {}
-    for tname in on_chip:
+    for tname in sorted(on_chip, key=list(produced).index):   # einsum order: a deterministic program order
         src = produced[tname]
         cons = [e for e in einsums if any(op.tensor == tname for op in e.inputs) and e.name != src]
         k = min([level[src]] + [level[c.name] for c in cons])
@@ -405,7 +412,20 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
         act_component=tuple(a[1] for a in acts), act_action=tuple(a[2] for a in acts),
         act_count=np.array([a[3] for a in acts], dtype=np.float64),
         peak_buffer_bytes=float(peak), buffer_bytes={**resident, **inter},
+        window=_window(T, n, g.pipeline, {e.name: e.output.tensor for e in einsums}, inter, iterated, cap - peak),
     )
+
+
+def _window(T, n, pipeline, produced, inter, iterated, spare):
+    """Iterations in flight (see ``window`` in the module docstring)."""
+    if pipeline == "serial":
+        return 1
+    per_iter = sum(t["bytes"] for t in T if t["kind"] == LOAD and t["level"] == n)
+    per_iter += sum(inter.get(produced[t["einsum"]], 0.0) for t in T if t["kind"] == COMPUTE and t["level"] == n
+                    and produced[t["einsum"]] not in iterated)
+    if per_iter <= 0:
+        return WINDOW_MAX
+    return int(min(WINDOW_MAX, 2 + max(0.0, spare) // per_iter))
 
 
 def _nest_key(t, n):

@@ -24,8 +24,6 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
-
 from arch.spec import ArchSpec
 from mappings.spec import MappingSpec
 from workloads import Cascade
@@ -33,32 +31,18 @@ from workloads.errors import SpecError
 
 from .engine_program import EngineProgram, EngineRun, run
 from .evaluate import evaluate_fixed
-from .plan import COMPUTE, LOAD, STORE, GroupPlan, Infeasible, lower
+from .plan import COMPUTE, LOAD, STORE, WINDOW_MAX, GroupPlan, Infeasible, lower
 from .result import Result
 
 __all__ = ["simulate", "program_of", "window_of", "TICKS_PER_CYCLE", "WINDOW_MAX"]
 
 TICKS_PER_CYCLE = 64
-#: most innermost iterations a pipelined group keeps in flight (depth of the units' task queues)
-WINDOW_MAX = 64
 
 
 def window_of(plan: GroupPlan, cascade: Cascade, arch: ArchSpec, window_max: int = WINDOW_MAX) -> int:
-    """Innermost iterations a pipelined group can keep in flight: 2 (the plan's double buffering) plus as many more
-    as the buffer space the plan leaves free holds copies of one iteration's tiles (loads and intermediates)."""
-    if plan.pipeline == "serial":
-        return 1
-    n = len(plan.trips)
-    per_iter = float(np.sum(plan.bytes[(plan.kind == LOAD) & (plan.level == n)]))
-    produced = {e.name: e.output.tensor for e in cascade.einsums}
-    for t in np.nonzero((plan.kind == COMPUTE) & (plan.level == n))[0]:
-        tensor = produced[plan.task_einsum[t]]
-        if tensor not in cascade.iterated:
-            per_iter += plan.buffer_bytes.get(tensor, 0.0)
-    spare = max(0.0, arch.buffer.capacity_bytes - plan.peak_buffer_bytes)
-    if per_iter <= 0:
-        return window_max
-    return int(min(window_max, 2 + spare // per_iter))
+    """Innermost iterations a group keeps in flight: the plan's ``window`` (1 when serial; 2, the plan's double
+    buffering, plus copies of one iteration's tiles in the buffer space it leaves free), at most ``window_max``."""
+    return 1 if plan.pipeline == "serial" else int(min(window_max, plan.window))
 
 
 def program_of(plan: GroupPlan, cascade: Cascade, window: int, *, streamed=(),
