@@ -5,7 +5,9 @@ the loops outside k):
 
 - ``interleave``: cycles = max(max over resources r of sum_t count[t] * cycles[t],
   sum_k iters_k * RecMII_k), where RecMII_k is the maximum cycle ratio of level k's dependency graph with its
-  loop-carried edges (a recurrence bound), plus a one-iteration fill; and at least the time the plan's in-flight
+  loop-carried edges (a recurrence bound), plus the drain of one innermost iteration past the period P (its
+  recurrence or its busiest resource); at least the first innermost iteration with the outer-level tasks it waits
+  for (the first outer tiles' loads) plus P for each further one; and at least the time the plan's in-flight
   ``window`` allows (:mod:`sim.window`: Little's law on the slot cycle of a list schedule of the innermost body),
   computed only where that window may bind.
 - ``in_order``: cycles = the exact latency of the flattened program with every resource in program order, by
@@ -139,10 +141,15 @@ def group_cycles(plan: GroupPlan) -> dict:
     if order:
         total = in_order_latency(plan)
     else:
-        total = max(max(busy.values()), rec) + max(0.0, fill - period)
+        # the busiest resource (or the recurrences) plus the drain of the last iteration after its last period; and
+        # at least the first innermost iteration with the outer-level tasks it waits for (the first outer tiles'
+        # loads) plus a period for each further one
         period = max(period, max(float(np.sum(plan.cycles[body][plan.resource[body] == i]))
                                  for i in range(len(plan.resources))) if len(body) else 0.0)
         iters = float(np.prod(plan.trips.astype(np.float64)))
+        first = makespan(plan, np.nonzero((plan.level == n) | (plan.phase < 0))[0])
+        total = max(max(busy.values()), rec) + max(0.0, fill - period)
+        total = max(total, first + (iters - 1) * period)
         if len(body) and window_may_bind(plan, body, plan.window, max(period, total / iters), fill):
             t_w, p_w = windowed_latency(plan, body, plan.window, int(iters))
             total, period = max(total, t_w), max(period, p_w)

@@ -252,9 +252,11 @@ def test_engine_agrees_with_analytical_on_attention(cfg):
 
 
 def test_engine_against_analytical_on_gemm(n=1024):
-    # Interleaved, the closed form is the busiest resource plus the fill of one innermost iteration; the engine
-    # also waits for the first outer-level loads (the held B block, the first A block) before any tile can start,
-    # a prologue the closed form omits: the gap must be positive and no larger than that prologue.
+    # Interleaved, the closed form is the busiest resource plus a drain, and at least the first iteration with the
+    # outer-level loads it waits for plus a period per further one (tests/test_sim_analytical.py checks that on
+    # fixed tiles). On the mapper's tiles here the engine's DRAM also starts the next N block's B prefetch (a long,
+    # non-preemptive transfer) while the A load the array needs next still waits for its buffer slot, a dispatch
+    # stall the closed form omits: the gap must be positive and no larger than the outer-level loads.
     # (With the preset's in_order, DRAM's program order makes a block's A load wait for the previous block's last
     # store; the in_order closed form (sim.maxplus) models that exactly: tests/test_sim_maxplus.py.)
     from sim.mapper import best_mapping
