@@ -12,7 +12,8 @@ time of each task's latest instance, and for a carried source its last few insta
 product of its tasks' maps and its children's map raised to ``trips[k]`` (repeated squaring), with the first child
 of a carried rank's loop taking the map without that carry (the recurrence restarts). The group's latency is the
 largest done time after the level-0 map: exact for in-order units and DRAM with enough buffering (the event engine
-with its queue window and buffer slots not binding), in cycles, at a cost logarithmic in the trip counts.
+with its queue window and buffer slots not binding) and carried distances up to MAX_LAG (beyond, an upper bound), in
+cycles, at a cost logarithmic in the trip counts.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def in_order_latency(plan: GroupPlan) -> float:
     # carried sources keep their last `lag` done times: lag = dist, one more if the source runs before the
     # destination in an iteration (its newest instance is then the current iteration's). A carry from a task
     # with no drain (latency 0) to a task on the same in-order resource is implied by program order: dropped.
-    # Beyond MAX_LAG the newest instance stands in for the one `lag` back (later: an upper bound).
+    # Beyond MAX_LAG the instance MAX_LAG back stands in for the one `lag` back (done later: an upper bound).
     carries = []
     hist = {}
     for s, d, dist, j in zip(plan.carry_src.tolist(), plan.carry_dst.tolist(), plan.carry_dist.tolist(),
