@@ -74,7 +74,7 @@ def _build(doc: Doc) -> MappingSpec:
 
 def _group(e, path, g):
     if not check_keys(e, path, g, required=("einsums", "loops"),
-                      optional=("spatial", "on_chip", "stream", "hold", "spill", "pipeline")):
+                      optional=("spatial", "on_chip", "in_pe", "stream", "hold", "spill", "pipeline")):
         return None
     einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
     loops = []
@@ -113,6 +113,7 @@ def _group(e, path, g):
                 choice(e, path + ("spatial", k, dim), dim, ("rows", "cols", "pes"))
             spatial[str(k)] = dict(v)
     on_chip = _names(e, path + ("on_chip",), g.get("on_chip", "all"), "tensor")
+    in_pe = _names(e, path + ("in_pe",), g.get("in_pe", []), "tensor") or ()
     stream = _names(e, path + ("stream",), g.get("stream", []), "tensor") or ()
     hold = {}
     hv = g.get("hold") or {}
@@ -130,5 +131,5 @@ def _group(e, path, g):
     if not isinstance(spill, bool):
         e.add(path + ("spill",), f"must be true or false, not {spill!r}")
     pipe = choice(e, path + ("pipeline",), g.get("pipeline", "in_order"), PIPELINES)
-    return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, stream=stream, hold=hold,
-                 spill=bool(spill), pipeline=pipe or "in_order")
+    return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
+                 hold=hold, spill=bool(spill), pipeline=pipe or "in_order")

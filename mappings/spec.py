@@ -43,6 +43,7 @@ class Group:
     loops: tuple[Loop, ...]
     spatial: Mapping[str, Mapping[str, str]]   # unit or Einsum name -> {unit dimension: rank}
     on_chip: tuple[str, ...] | None            # None: all intermediates of the group
+    in_pe: tuple[str, ...] = ()                # intermediates that stay in the PEs' register files (no buffer)
     stream: tuple[str, ...] = ()               # DRAM inputs re-read at each use instead of held
     hold: Mapping[str, int] = field(default_factory=dict)  # DRAM input -> loop depth it is held at (0 = whole run)
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing

@@ -187,6 +187,20 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
         while k < n and loops[k].rank in e.indices:
             k += 1
         level[e.name] = k
+    # intermediates kept in the PEs' register files: made and used on one unit within one tile, never in the buffer
+    in_pe = set(g.in_pe)
+    for tname in sorted(in_pe):
+        src = next((e.name for e in einsums if e.output.tensor == tname), None)
+        if src is None:
+            raise Infeasible(f"{name} keeps {tname!r} in the PEs, but no Einsum of the group makes it")
+        if tname in cascade.outputs or tname in needed_later:
+            raise Infeasible(f"{name} keeps {tname!r} in the PEs, but it leaves the group; drop it from in_pe")
+        for e in einsums:
+            if e.name != src and any(op.tensor == tname for op in e.inputs) and (
+                    mapping.unit_of(e.name) != mapping.unit_of(src) or level[e.name] != level[src]):
+                raise Infeasible(f"{name} keeps {tname!r} in the PEs of {mapping.unit_of(src)!r}, but {e.name} reads "
+                                 f"it on {mapping.unit_of(e.name)!r} or in another tile loop; keep it in the buffer "
+                                 f"(on_chip) instead")
     units = {u.name: u for u in arch.units}
     resources = tuple(u.name for u in arch.units) + ("dram",)
     res_index = {r: i for i, r in enumerate(resources)}
@@ -194,7 +208,7 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
     buf = arch.buffer
     dram_bpc = dram.bytes_per_cycle(arch.clock_hz)
     produced = {e.output.tensor: e.name for e in einsums}
-    on_chip = set(produced) if g.on_chip is None else set(g.on_chip) & set(produced)
+    on_chip = (set(produced) if g.on_chip is None else set(g.on_chip) & set(produced)) | in_pe
     iterated = dict(cascade.iterated)
 
     T = []       # task dicts in program order
@@ -294,10 +308,10 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
         nops = sum(native.values()) * pts
         acts.append((t, uname, "rf_read", u.rf_reads_per_op * nops))
         acts.append((t, uname, "rf_write", u.rf_writes_per_op * nops))
-        rd = sum(footprint(op.tensor, k, iterated.get(op.tensor)) for op in e.inputs)
+        rd = sum(footprint(op.tensor, k, iterated.get(op.tensor)) for op in e.inputs if op.tensor not in in_pe)
         acts.append((t, buf.name, "read", rd * word / buf.access_bytes))
-        acts.append((t, buf.name, "write", footprint(e.output.tensor, k, iterated.get(e.output.tensor))
-                     * word / buf.access_bytes))
+        wr = 0 if e.output.tensor in in_pe else footprint(e.output.tensor, k, iterated.get(e.output.tensor))
+        acts.append((t, buf.name, "write", wr * word / buf.access_bytes))
         out = e.output.tensor
         if out in cascade.outputs or out in needed_later or out not in on_chip:
             # stored once its reductions over the shared loops are complete: at the longest prefix of loops
@@ -327,7 +341,7 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
                 T[task_of[e.name]]["deps"] = sorted(set(T[task_of[e.name]]["deps"]) | {lt})
     # --- buffer occupancy: resident DRAM tiles plus live on-chip intermediates ------------------------------------
     inter = {}
-    for tname in sorted(on_chip, key=list(produced).index):   # einsum order: a deterministic program order
+    for tname in sorted(on_chip - in_pe, key=list(produced).index):   # einsum order: a deterministic order
         src = produced[tname]
         cons = [e for e in einsums if any(op.tensor == tname for op in e.inputs) and e.name != src]
         k = min([level[src]] + [level[c.name] for c in cons])

@@ -186,3 +186,31 @@ def test_interleave_fill_includes_the_first_outer_loads(n, tile, expect):
     assert r.ok, r.reason
     assert r.summary["cycles"] == pytest.approx(expect, rel=1e-3)
     assert simulate(c, a, m, sizes).summary["cycles"] == pytest.approx(expect, rel=1e-3)
+
+
+def test_in_pe_intermediates_skip_the_buffer():
+    """Keeping BQK and SLN in the 2D array's PEs removes exactly their buffer words: BQK written once and read by
+    LM and SLN, SLN written once and read by SLD and SLNV — 6 words per score element, 256 words per 4096-bit row."""
+    c = workloads.load_cascade("attention_1pass")
+    sizes = {"B": 1, "H": 2, "M": 4096, "P": 1024, "E": 64, "F": 64}
+    a = arch.load_arch("fusemax")
+    m = mappings.load_mapping("binding")
+    m_buf = dataclasses.replace(m, groups=tuple(dataclasses.replace(g, in_pe=()) for g in m.groups))
+    kept, buffered = evaluate(c, a, m, sizes), evaluate(c, a, m_buf, sizes)
+    assert kept.ok and buffered.ok and kept.choices == buffered.choices
+
+    def rows(r):
+        e = r.energy_frame().set_index(["component", "action"])["count"]
+        return e[("global_buffer", "read")] + e[("global_buffer", "write")]
+
+    scores = 1 * 2 * 4096 * 1024
+    assert rows(buffered) - rows(kept) == pytest.approx(6 * scores / 256)
+    assert kept.summary["cycles"] == buffered.summary["cycles"]
+    assert kept.summary["peak_buffer_bytes"] < buffered.summary["peak_buffer_bytes"]
+
+
+def test_in_pe_needs_one_unit():
+    text = (PRESET_DIR / "binding.yaml").read_text().replace("in_pe: [BQK, SLN]", "in_pe: [BQK, SLD]")
+    r = evaluate(workloads.load_cascade("attention_1pass"), arch.load_arch("fusemax"), mappings.mapping_from_text(text),
+                 {"B": 1, "H": 1, "M": 1024, "P": 256, "E": 64, "F": 64})
+    assert not r.ok and "keeps 'SLD' in the PEs of 'array2d', but RD reads it on 'array1d'" in r.reason
