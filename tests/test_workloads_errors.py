@@ -165,3 +165,8 @@ def test_mutations_never_traceback(text):
     except SpecError as exc:
         assert exc.issues and all(str(i).startswith("m.yaml") for i in exc.issues)
     assert np is not None
+
+
+def test_duplicate_key_names_both_lines():
+    (msg,) = errors_of(GOOD.replace("name: tiny", "name: tiny\nname: tiny2"))
+    assert msg == "x.yaml:2 name: key 'name' appears twice (lines 1 and 2); a key must have one value"
