@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from test_arch_spec import GOOD as TINY
+from test_sim_analytical import GEMM_MAP as GEMM_PIPE_MAP
 
 import arch
 import mappings
@@ -19,16 +20,7 @@ from sim.plan import lower
 from sim.simulate import program_of, window_of
 from sim.window import window_may_bind, windowed_latency
 
-GEMM_MAP = """\
-name: tiny-gemm
-binding: {default: array2d}
-groups:
-  - einsums: all
-    loops: [[N, 8], [M, 4], [N, 4]]
-    hold: {B: 1}
-    spatial: {array2d: {rows: M, cols: N}}
-    pipeline: interleave
-"""
+GEMM_MAP = GEMM_PIPE_MAP.replace("PIPE", "interleave")
 
 
 def _tiny_plan():
