@@ -1,12 +1,18 @@
 # einsim — quick start: `make demo` runs the FuseMax study on defaults, `make test` runs the whole test suite.
 VENV    ?= .venv
-PYTHON  ?= python3
+# einsim needs Python >= 3.12 (its CACTI component models do): the first of python3.12, pyenv's 3.12, python3.13,
+# pyenv's 3.13, python3 that is new enough.
+PYENV_PY := $(shell ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V)
+PYTHON  ?= $(shell for p in python3.12 $(filter %/3.12%,$(PYENV_PY)) python3.13 $(PYENV_PY) python3; do \
+             command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+             && { echo $$p; break; }; done)
 BIN     := $(VENV)/bin
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench bench-smoke iverilog clean
 
 $(BIN)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: einsim needs Python >= 3.12 (python3.12 on PATH or a pyenv 3.12); found none" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -6,18 +6,18 @@ import argparse
 import importlib
 import sys
 
-from workloads.errors import SpecError
+from einsim.workloads.errors import SpecError
 
 __all__ = ["main"]
 
 # Command groups, each a module exposing register(subparsers). Order is the order shown in --help.
 _COMMAND_MODULES = (
-    "analysis.cli_workload",
-    "analysis.cli_evaluate",
-    "analysis.cli_simulate",
-    "analysis.cli_study",
-    "analysis.cli_kernel",
-    "analysis.cli_rtl",
+    "einsim.analysis.cli_workload",
+    "einsim.analysis.cli_evaluate",
+    "einsim.analysis.cli_simulate",
+    "einsim.analysis.cli_study",
+    "einsim.analysis.cli_kernel",
+    "einsim.analysis.cli_rtl",
 )
 
 

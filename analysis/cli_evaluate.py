@@ -26,9 +26,9 @@ def run_point(args, model, **options) -> int:
 
     Exit status 0 for a feasible point, 2 for an infeasible one (the reason is printed).
     """
-    import arch
-    import mappings
-    import workloads
+    import einsim.arch as arch
+    import einsim.mappings as mappings
+    import einsim.workloads as workloads
 
     r = model(workloads.load_cascade(args.workload), arch.load_arch(args.arch), mappings.load_mapping(args.mapping),
               parse_sets(args.set), **options)
@@ -51,6 +51,6 @@ def register(sub) -> None:
 
 
 def _main(args) -> int:
-    from sim import evaluate
+    from einsim.sim import evaluate
 
     return run_point(args, evaluate)

@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 
 def _positive(name, value):
-    from workloads.errors import SpecError, SpecIssue
+    from einsim.workloads.errors import SpecError, SpecIssue
 
     if value <= 0:
         raise SpecError([SpecIssue("<command line>", None, f"--{name}",
@@ -44,8 +44,8 @@ def _positive(name, value):
 
 
 def _systolic(args) -> int:
-    from arch.systolic import SystolicArraySpec
-    from sim.systolic_gemm import scalesim_cycles, simulate_gemm
+    from einsim.arch.systolic import SystolicArraySpec
+    from einsim.sim.systolic_gemm import scalesim_cycles, simulate_gemm
 
     for name in ("rows", "cols", "m", "k", "n"):
         _positive(name, getattr(args, name))

@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def _check(args) -> int:
-    from rtl import cosim
+    from einsim.rtl import cosim
 
     if not cosim.simulator_available():
         print("error: Icarus Verilog (iverilog, vvp) is not on PATH; install it (e.g. `make iverilog`)",

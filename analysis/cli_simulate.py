@@ -16,6 +16,6 @@ def register(sub) -> None:
 
 
 def _main(args) -> int:
-    from sim import simulate
+    from einsim.sim import simulate
 
     return run_point(args, simulate, exact=args.exact)

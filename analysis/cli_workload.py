@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from workloads import load_cascade, op_counts, passes, total_ops
-from workloads.errors import SpecError, SpecIssue
+from einsim.workloads import load_cascade, op_counts, passes, total_ops
+from einsim.workloads.errors import SpecError, SpecIssue
 
 __all__ = ["register", "parse_sets"]
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-import arch as arch_mod
-import mappings as map_mod
-import workloads
-from sim import evaluate, simulate
-from workloads.errors import SpecError
-from workloads.yamlio import check_keys, load_doc
+import einsim.arch as arch_mod
+import einsim.mappings as map_mod
+import einsim.workloads as workloads
+from einsim.sim import evaluate, simulate
+from einsim.workloads.errors import SpecError
+from einsim.workloads.yamlio import check_keys, load_doc
 
 __all__ = ["ENGINES", "Study", "load_study", "run_attention", "run_end_to_end", "run_pareto", "scale_array",
            "STUDY_DIR"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from workloads.errors import ErrorList
+from einsim.workloads.errors import ErrorList
 
 __all__ = ["pos_int", "pos_num", "nonneg_num", "string", "choice"]
 
@@ -46,7 +46,7 @@ def string(errors: ErrorList, path: tuple, value):
 
 def choice(errors: ErrorList, path: tuple, value, choices):
     if value not in choices:
-        from workloads.yamlio import suggest
+        from einsim.workloads.yamlio import suggest
 
         errors.add(path, f"must be one of {', '.join(map(str, choices))}, not {value!r}{suggest(value, choices)}")
         return None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workloads.errors import SpecError, SpecIssue
-from workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
+from einsim.workloads.errors import SpecError, SpecIssue
+from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
 
 from ._check import choice, nonneg_num, pos_int, pos_num, string
 from .spec import MEMORY_KINDS, UNIT_DIMS, UNIT_KINDS, ArchSpec, MemoryLevel, UnitSpec

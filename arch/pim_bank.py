@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workloads.errors import ErrorList
-from workloads.yamlio import check_keys
+from einsim.workloads.errors import ErrorList
+from einsim.workloads.yamlio import check_keys
 
 __all__ = ["PimBankSpec", "parse_pim_bank"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workloads.errors import ErrorList
-from workloads.yamlio import check_keys, suggest
+from einsim.workloads.errors import ErrorList
+from einsim.workloads.yamlio import check_keys, suggest
 
 __all__ = ["DATAFLOWS", "DRAINS", "SystolicArraySpec", "parse_systolic"]
 

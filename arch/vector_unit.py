@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workloads.errors import ErrorList
-from workloads.yamlio import check_keys
+from einsim.workloads.errors import ErrorList
+from einsim.workloads.yamlio import check_keys
 
 __all__ = ["VectorUnitSpec", "parse_vector_unit", "EXP2_POLY", "EXP2_POLY_REL_ERROR", "LOAD_STORE_CYCLES"]
 

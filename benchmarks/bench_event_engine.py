@@ -17,13 +17,13 @@ __all__ = ["run", "compare", "events_per_second"]
 
 def events_per_second(n_iters: int) -> tuple[float, int]:
     """Exact simulation of a FuseMax binding tile program (BERT, 4096 tokens) truncated to ``n_iters``."""
-    import arch
-    import mappings
-    import workloads
-    from sim.engine_program import run as run_engine
-    from sim.mapper import best_mapping
-    from sim.plan import lower
-    from sim.simulate import program_of, window_of
+    import einsim.arch as arch
+    import einsim.mappings as mappings
+    import einsim.workloads as workloads
+    from einsim.sim.engine_program import run as run_engine
+    from einsim.sim.mapper import best_mapping
+    from einsim.sim.plan import lower
+    from einsim.sim.simulate import program_of, window_of
 
     c = workloads.load_cascade("attention_1pass")
     a = arch.load_arch("fusemax")
@@ -41,11 +41,11 @@ def events_per_second(n_iters: int) -> tuple[float, int]:
 
 def compare(models=None, seq_lens=None, configs=None, *, exact_check_s: float = 60.0, verbose: bool = True):
     """Rows (model, seq_len, config, event cycles, analytical cycles, gap, exact cycles or None) for the study."""
-    import arch as arch_mod
-    import mappings as map_mod
-    import workloads
-    from analysis.study import _cascade, load_study
-    from sim import simulate
+    import einsim.arch as arch_mod
+    import einsim.mappings as map_mod
+    import einsim.workloads as workloads
+    from einsim.analysis.study import _cascade, load_study
+    from einsim.sim import simulate
 
     study = load_study("fusemax")
     rows = []
@@ -73,7 +73,7 @@ def compare(models=None, seq_lens=None, configs=None, *, exact_check_s: float = 
 
 
 def run(smoke: bool) -> list[dict]:
-    from analysis.study import load_study, run_attention
+    from einsim.analysis.study import load_study, run_attention
 
     rows = []
     eps, n = events_per_second(2_000 if smoke else 200_000)

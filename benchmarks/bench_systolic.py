@@ -30,7 +30,7 @@ def _ws_args(R, C, T, F, seed=0):
 
 
 def run(smoke: bool) -> list[dict]:
-    from sim.kernels import systolic, systolic_reference
+    from einsim.sim.kernels import systolic, systolic_reference
 
     rows = []
     R, C, T, F = (32, 32, 64, 2) if smoke else (128, 128, 2048, 2)
@@ -49,7 +49,7 @@ def run(smoke: bool) -> list[dict]:
                  f"{pe_cycles / seconds / ref_rate:.0f}x faster"})
 
     size = 256 if smoke else 2048
-    cmd = [sys.executable, "-m", "analysis.cli", "kernel", "systolic", "--rows", "128", "--cols", "128",
+    cmd = [sys.executable, "-m", "einsim.analysis.cli", "kernel", "systolic", "--rows", "128", "--cols", "128",
            "--dataflow", "ws", "--m", str(size), "--k", str(size), "--n", str(size), "--json"]
     # one BLAS thread for the values beside the kernel's worker thread: the machine's two cores, not oversubscribed
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from arch.pim_bank import PimBankSpec
-from arch.vector_unit import VectorUnitSpec
-from sim import pim_program as pp
-from sim import vector_program as vp
+from einsim.arch.pim_bank import PimBankSpec
+from einsim.arch.vector_unit import VectorUnitSpec
+from einsim.sim import pim_program as pp
+from einsim.sim import vector_program as vp
 
 from ._timing import best_of
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arch._check import choice, pos_int, string
-from workloads.errors import SpecError, SpecIssue
-from workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
+from einsim.arch._check import choice, pos_int, string
+from einsim.workloads.errors import SpecError, SpecIssue
+from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
 
 from .spec import PIPELINES, Group, Loop, MappingSpec
 

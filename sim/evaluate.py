@@ -16,11 +16,11 @@ from collections import defaultdict
 
 import numpy as np
 
-from arch.energy import action_energy_pj
-from arch.spec import ArchSpec
-from mappings.spec import MappingSpec
-from workloads import Cascade
-from workloads.errors import SpecError
+from einsim.arch.energy import action_energy_pj
+from einsim.arch.spec import ArchSpec
+from einsim.mappings.spec import MappingSpec
+from einsim.workloads import Cascade
+from einsim.workloads.errors import SpecError
 
 from .analytical import group_cycles
 from .plan import LOAD, STORE, Infeasible, lower

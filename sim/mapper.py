@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import itertools
 
-from arch.spec import ArchSpec
-from mappings.spec import MappingSpec
-from workloads import Cascade
+from einsim.arch.spec import ArchSpec
+from einsim.mappings.spec import MappingSpec
+from einsim.workloads import Cascade
 
 from .result import Result
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arch.pim_bank import PimBankSpec
+from einsim.arch.pim_bank import PimBankSpec
 
 from .kernels import pim_bank as _k
 from .kernels import pim_bank_ref as _ref

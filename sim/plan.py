@@ -39,10 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arch.spec import ArchSpec
-from mappings.spec import Group, MappingSpec
-from workloads import Cascade, einsum_ops, einsum_passes
-from workloads.cascade import is_carried
+from einsim.arch.spec import ArchSpec
+from einsim.mappings.spec import Group, MappingSpec
+from einsim.workloads import Cascade, einsum_ops, einsum_passes
+from einsim.workloads.cascade import is_carried
 
 __all__ = ["GroupPlan", "Infeasible", "lower", "lower_group", "COMPUTE", "LOAD", "STORE", "WINDOW_MAX"]
 

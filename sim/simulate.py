@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 import time
 
-from arch.spec import ArchSpec
-from mappings.spec import MappingSpec
-from workloads import Cascade
-from workloads.errors import SpecError
+from einsim.arch.spec import ArchSpec
+from einsim.mappings.spec import MappingSpec
+from einsim.workloads import Cascade
+from einsim.workloads.errors import SpecError
 
 from .engine_program import EngineProgram, EngineRun, run
 from .evaluate import evaluate_fixed

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arch.systolic import SystolicArraySpec
-from sim.kernels.systolic import COUNTERS, first_stream_cycle, os_kernel, ws_kernel
+from einsim.arch.systolic import SystolicArraySpec
+from einsim.sim.kernels.systolic import COUNTERS, first_stream_cycle, os_kernel, ws_kernel
 
 __all__ = ["GemmRun", "FoldPlan", "plan_folds", "assemble_output", "simulate_gemm", "scalesim_cycles"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arch.vector_unit import EXP2_POLY, VectorUnitSpec
+from einsim.arch.vector_unit import EXP2_POLY, VectorUnitSpec
 
 from .kernels import vector as _k
 from .kernels import vector_ref as _ref

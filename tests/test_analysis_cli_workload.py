@@ -2,7 +2,7 @@
 
 import json
 
-from analysis.cli import main
+from einsim.analysis.cli import main
 
 SIZES = ["--set", "B=2", "--set", "H=2", "--set", "M=1024", "--set", "P=512", "--set", "E=64", "--set", "F=64",
          "--set", "M0=256"]

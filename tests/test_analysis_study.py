@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 
-from analysis.cli import main
-from analysis.cli_study import run_study
+from einsim.analysis.cli import main
+from einsim.analysis.cli_study import run_study
 
 
 def test_reduced_study_writes_everything(tmp_path):

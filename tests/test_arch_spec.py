@@ -2,8 +2,8 @@
 
 import pytest
 
-import arch
-from workloads.errors import SpecError
+import einsim.arch as arch
+from einsim.workloads.errors import SpecError
 
 GOOD = """\
 name: tiny

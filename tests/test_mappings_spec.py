@@ -2,8 +2,8 @@
 
 import pytest
 
-import mappings
-from workloads.errors import SpecError
+import einsim.mappings as mappings
+from einsim.workloads.errors import SpecError
 
 
 def test_presets_load_and_differ_only_in_yaml():

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from rtl import cosim
+from einsim.rtl import cosim
 
 CASES = [(block, config) for block in cosim.BLOCKS for config in cosim.configs(block)]
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from test_arch_spec import GOOD as TINY
 
-import arch
-import mappings
-import workloads
-from mappings.loader import PRESET_DIR
-from sim import evaluate, lower
-from sim.analytical import max_cycle_ratio
+import einsim.arch as arch
+import einsim.mappings as mappings
+import einsim.workloads as workloads
+from einsim.mappings.loader import PRESET_DIR
+from einsim.sim import evaluate, lower
+from einsim.sim.analytical import max_cycle_ratio
 
 GEMM_MAP = """\
 name: tiny-gemm
@@ -174,7 +174,7 @@ def test_spill_follows_the_passes():
 def test_interleave_fill_includes_the_first_outer_loads(n, tile, expect):
     import dataclasses as dc
 
-    from sim import simulate
+    from einsim.sim import simulate
 
     c, a = workloads.load_cascade("gemm"), arch.load_arch("fusemax")
     m = mappings.load_mapping("gemm")

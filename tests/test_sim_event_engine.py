@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import arch
-import mappings
-import workloads
-from sim import evaluate, simulate
-from sim.engine_program import EngineProgram, run
+import einsim.arch as arch
+import einsim.mappings as mappings
+import einsim.workloads as workloads
+from einsim.sim import evaluate, simulate
+from einsim.sim.engine_program import EngineProgram, run
 
 
 def _starts(r):
@@ -259,8 +259,8 @@ def test_engine_against_analytical_on_gemm(n=1024):
     # stall the closed form omits: the gap must be positive and no larger than the outer-level loads.
     # (With the preset's in_order, DRAM's program order makes a block's A load wait for the previous block's last
     # store; the in_order closed form (sim.maxplus) models that exactly: tests/test_sim_maxplus.py.)
-    from sim.mapper import best_mapping
-    from sim.plan import LOAD, lower
+    from einsim.sim.mapper import best_mapping
+    from einsim.sim.plan import LOAD, lower
 
     c = workloads.load_cascade("gemm")
     a = arch.load_arch("fusemax")
@@ -283,7 +283,7 @@ def test_infeasible_point_is_a_result():
 
 
 def test_cli_simulate(capsys):
-    from analysis.cli import main
+    from einsim.analysis.cli import main
 
     code = main(["simulate", "--workload", "attention_1pass", "--arch", "fusemax", "--mapping", "binding",
                  "--set", "B=1", "--set", "H=2", "--set", "M=1024", "--set", "P=1024", "--set", "E=64",

@@ -8,15 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_arch_spec import GOOD as TINY
 
-import arch
-import mappings
-import workloads
-from sim import evaluate, simulate
-from sim.engine_program import run
-from sim.mapper import best_mapping
-from sim.maxplus import in_order_latency, mp_mul, mp_power
-from sim.plan import lower
-from sim.simulate import program_of, window_of
+import einsim.arch as arch
+import einsim.mappings as mappings
+import einsim.workloads as workloads
+from einsim.sim import evaluate, simulate
+from einsim.sim.engine_program import run
+from einsim.sim.mapper import best_mapping
+from einsim.sim.maxplus import in_order_latency, mp_mul, mp_power
+from einsim.sim.plan import lower
+from einsim.sim.simulate import program_of, window_of
 
 GEMM_MAP = """\
 name: tiny-gemm

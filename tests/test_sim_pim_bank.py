@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arch.pim_bank import PimBankSpec, parse_pim_bank
-from sim import pim_program as pp
-from sim.kernels import pim_bank as pk
-from workloads.errors import ErrorList, SpecError
+from einsim.arch.pim_bank import PimBankSpec, parse_pim_bank
+from einsim.sim import pim_program as pp
+from einsim.sim.kernels import pim_bank as pk
+from einsim.workloads.errors import ErrorList, SpecError
 
 
 def _same(a: pp.PimRun, b: pp.PimRun) -> None:

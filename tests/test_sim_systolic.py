@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arch.systolic import SystolicArraySpec, parse_systolic
-from sim.kernels import systolic as kernel
-from sim.kernels import systolic_reference as reference
-from sim.systolic_gemm import plan_folds, scalesim_cycles, simulate_gemm
-from workloads.errors import ErrorList, SpecError
+from einsim.arch.systolic import SystolicArraySpec, parse_systolic
+from einsim.sim.kernels import systolic as kernel
+from einsim.sim.kernels import systolic_reference as reference
+from einsim.sim.systolic_gemm import plan_folds, scalesim_cycles, simulate_gemm
+from einsim.workloads.errors import ErrorList, SpecError
 
 DATAFLOWS = ("os", "ws", "is")
 small = st.integers(min_value=1, max_value=6)
@@ -161,7 +161,7 @@ def test_spec_constructor_is_keyword_only_and_checked():
 
 @given(n=st.integers(1, 40), acc_bits=st.sampled_from([12, 16, 32]), seed=st.integers(0, 999))
 def test_mac_pe_kernel_matches_reference(n, acc_bits, seed):
-    from sim.kernels import mac_pe, mac_pe_reference
+    from einsim.sim.kernels import mac_pe, mac_pe_reference
 
     rng = np.random.default_rng(seed)
     args = (rng.integers(-128, 128, n), rng.integers(-128, 128, n), rng.integers(0, 2, n), rng.integers(0, 2, n))
@@ -223,7 +223,7 @@ def test_shift_drain_with_one_row_is_in_place():
 
 def test_shift_drain_two_banks_at_the_minimum_period():
     """T < 2R - 2: folds start 2R - 2 apart, the next fold's row 0 capturing in the cycle of the last shift."""
-    from sim.kernels.systolic_reference import os_kernel as reference_os
+    from einsim.sim.kernels.systolic_reference import os_kernel as reference_os
 
     R, C, T, F = 4, 3, 2, 3
     rng = np.random.default_rng(3)
@@ -238,7 +238,7 @@ def test_shift_drain_two_banks_at_the_minimum_period():
 def test_cli_kernel_systolic_drain_option(capsys):
     import json
 
-    from analysis.cli import main
+    from einsim.analysis.cli import main
 
     argv = ["kernel", "systolic", "--rows", "4", "--cols", "3", "--dataflow", "os", "--m", "9", "--k", "5", "--n", "7",
             "--drain", "shift", "--overlap", "--json"]

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arch.vector_unit import EXP2_POLY, EXP2_POLY_REL_ERROR, VectorUnitSpec, parse_vector_unit
-from sim import vector_program as vp
-from sim.kernels import vector as vk
-from sim.kernels.vector_ref import instruction_cycles
-from workloads.errors import ErrorList, SpecError
+from einsim.arch.vector_unit import EXP2_POLY, EXP2_POLY_REL_ERROR, VectorUnitSpec, parse_vector_unit
+from einsim.sim import vector_program as vp
+from einsim.sim.kernels import vector as vk
+from einsim.sim.kernels.vector_ref import instruction_cycles
+from einsim.workloads.errors import ErrorList, SpecError
 
 
 def _same(a: vp.VectorRun, b: vp.VectorRun) -> None:

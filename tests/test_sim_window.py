@@ -10,15 +10,15 @@ import pytest
 from test_arch_spec import GOOD as TINY
 from test_sim_analytical import GEMM_MAP as GEMM_PIPE_MAP
 
-import arch
-import mappings
-import workloads
-from sim import evaluate, simulate
-from sim.engine_program import run
-from sim.mapper import best_mapping
-from sim.plan import lower
-from sim.simulate import program_of, window_of
-from sim.window import window_may_bind, windowed_latency
+import einsim.arch as arch
+import einsim.mappings as mappings
+import einsim.workloads as workloads
+from einsim.sim import evaluate, simulate
+from einsim.sim.engine_program import run
+from einsim.sim.mapper import best_mapping
+from einsim.sim.plan import lower
+from einsim.sim.simulate import program_of, window_of
+from einsim.sim.window import window_may_bind, windowed_latency
 
 GEMM_MAP = GEMM_PIPE_MAP.replace("PIPE", "interleave")
 
@@ -76,7 +76,8 @@ def test_flat_spilling_block_agrees_with_the_engine(model, seq_len, tile):
 
 
 def test_program_order_does_not_depend_on_string_hashing():
-    code = ("import arch, mappings, workloads; from sim.plan import lower; from sim.mapper import best_mapping;"
+    code = ("from einsim import arch, mappings, workloads; from einsim.sim.plan import lower; "
+            "from einsim.sim.mapper import best_mapping;"
             "c = workloads.load_cascade('attention_3pass'); a = arch.load_arch('flat');"
             "s = {'B': 64, 'H': 12, 'M': 1048576, 'P': 1048576, 'E': 64, 'F': 64};"
             "m, _ = best_mapping(c, a, mappings.load_mapping('flat'), s);"

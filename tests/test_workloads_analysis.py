@@ -3,8 +3,8 @@
 import networkx as nx
 import pytest
 
-from workloads import dependency_graph, load_cascade, load_model, op_counts, passes, total_ops
-from workloads.models import MODELS
+from einsim.workloads import dependency_graph, load_cascade, load_model, op_counts, passes, total_ops
+from einsim.workloads.models import MODELS
 
 SIZES = {"B": 2, "H": 3, "M": 1024, "P": 512, "E": 64, "F": 32, "M0": 256}
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workloads import LIBRARY, SpecError, cascade_from_text, load_cascade
+from einsim.workloads import LIBRARY, SpecError, cascade_from_text, load_cascade
 
 GOOD = textwrap.dedent("""\
     name: tiny
@@ -115,8 +115,8 @@ def test_iterated_tensor_needs_init():
 def test_user_operator_from_outside(tmp_path):
     import numpy as np
 
-    from workloads import operators
-    from workloads.reference import evaluate_reference
+    from einsim.workloads import operators
+    from einsim.workloads.reference import evaluate_reference
 
     operators.register("sq_diff", lambda a, b: (a - b) ** 2, arity=2, kinds={"add": 1, "mul": 1}, replace=True)
     c = cascade_from_text(GOOD.replace("exp(T[m,n])", "sq_diff(T[m,n], 1)"))
@@ -156,7 +156,7 @@ SIZES = {"B": 1, "H": 1, "M": 8, "P": 2, "E": 2, "F": 2, "M0": 4, "K": 3, "N": 2
 def test_mutations_never_traceback(text):
     import numpy as np
 
-    from workloads.reference import evaluate_reference, random_inputs
+    from einsim.workloads.reference import evaluate_reference, random_inputs
 
     try:
         c = cascade_from_text(text, "m.yaml")

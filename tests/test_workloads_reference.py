@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workloads import evaluate_reference, load_cascade, random_inputs
+from einsim.workloads import evaluate_reference, load_cascade, random_inputs
 
 
 def softmax_attention(Q, K, V):

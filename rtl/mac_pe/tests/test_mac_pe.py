@@ -15,8 +15,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from arch.systolic import SystolicArraySpec
-from sim.kernels.mac_pe import mac_pe_kernel
+from einsim.arch.systolic import SystolicArraySpec
+from einsim.sim.kernels.mac_pe import mac_pe_kernel
 
 TOPLEVEL = "mac_pe"
 

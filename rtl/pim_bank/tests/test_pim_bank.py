@@ -19,9 +19,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from arch.pim_bank import PimBankSpec
-from sim import pim_program as pp
-from sim.kernels.pim_bank import CMD_GWRITE
+from einsim.arch.pim_bank import PimBankSpec
+from einsim.sim import pim_program as pp
+from einsim.sim.kernels.pim_bank import CMD_GWRITE
 
 TOPLEVEL = "pim_bank"
 HDL_DIR = Path(__file__).resolve().parents[1] / "hdl"
@@ -195,7 +195,7 @@ async def pim_bank_matches_kernel(dut):
 
 
 if __name__ == "__main__":  # run some configurations by name through the co-simulation harness
-    from rtl import cosim
+    from einsim.rtl import cosim
 
     for cfg in CONFIGS:
         if not sys.argv[1:] or cfg["name"] in sys.argv[1:]:

@@ -17,9 +17,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from arch.systolic import SystolicArraySpec
-from sim.kernels.systolic import os_kernel, ws_kernel
-from sim.systolic_gemm import assemble_output, plan_folds
+from einsim.arch.systolic import SystolicArraySpec
+from einsim.sim.kernels.systolic import os_kernel, ws_kernel
+from einsim.sim.systolic_gemm import assemble_output, plan_folds
 
 TOPLEVEL = "systolic_array"
 _RTL = Path(__file__).resolve().parents[2]

@@ -19,8 +19,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from arch.vector_unit import VectorUnitSpec
-from sim import vector_program as vp
+from einsim.arch.vector_unit import VectorUnitSpec
+from einsim.sim import vector_program as vp
 
 TOPLEVEL = "vector_pe_array"
 HDL_DIR = Path(__file__).resolve().parents[1] / "hdl"
@@ -186,7 +186,7 @@ async def vector_pe_matches_kernel(dut):
 
 
 if __name__ == "__main__":  # run some configurations by name through the co-simulation harness
-    from rtl import cosim
+    from einsim.rtl import cosim
 
     for cfg in CONFIGS:
         if not sys.argv[1:] or cfg["name"] in sys.argv[1:]:
