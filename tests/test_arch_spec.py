@@ -28,12 +28,12 @@ memory:
 def test_presets_carry_the_published_numbers():
     f = arch.load_arch("fusemax")
     assert f.unit("array2d").pes == 256 * 256 and f.unit("array1d").pes == 256
-    assert f.buffer.capacity_bytes == 16 * 2**20 and f.clock_hz == 940e6 and f.word_bytes == 2
+    assert f.level("global_buffer").capacity_bytes == 16 * 2**20 and f.clock_hz == 940e6 and f.word_bytes == 2
     assert f.dram.bandwidth_bytes_per_s == 400 * 2**30
     assert f.unit("array2d").expand("exp") == {"mac": 6.0, "add": 1.0}
     assert arch.action_energy_pj(f, "global_buffer", "read") == 484.97
     flat = arch.load_arch("flat")
-    assert flat.buffer.capacity_bytes == 32 * 2**20
+    assert flat.level("global_buffer").capacity_bytes == 32 * 2**20
     assert flat.unit("array1d").native_ops["exp"] == ("exp", 1)   # its own pipelined unit
     assert "max" not in flat.unit("array2d").supported_ops
 
