@@ -26,7 +26,7 @@ from . import cacti, component_cache
 from .cacti import FIX_COMMAND, ComponentError
 
 __all__ = ["SramFigures", "LogicFigures", "ComponentError", "sram", "adder", "multiplier", "mac", "comparator",
-           "counter", "register", "main"]
+           "counter", "register", "capacity_table", "main"]
 
 # Bumped when einsim changes how it turns an sram() call into CACTI runs, so cached figures are recomputed.
 _SRAM_MODEL_REVISION = 1
