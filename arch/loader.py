@@ -207,26 +207,28 @@ def _composite(e, path, value, native) -> dict:
     return composite
 
 
-_LEVEL_KEYS = ("capacity_bytes", "bandwidth_bytes_per_s", "channels", "banks", "serves", "private", "area_um2",
-               "area_um2_per_kib", "technology_nm")
+_LEVEL_KEYS = ("energy_pj", "capacity_bytes", "bandwidth_bytes_per_s", "channels", "banks", "read_ports",
+               "write_ports", "rw_ports", "serves", "private", "area_um2", "technology_nm")
 
 
 def _level(e, path, m):
-    check_keys(e, path, m, required=("name", "kind", "access_bits", "energy_pj"), optional=_LEVEL_KEYS)
-    if not isinstance(m, dict) or any(k not in m for k in ("name", "kind", "access_bits", "energy_pj")):
+    check_keys(e, path, m, required=("name", "kind", "access_bits"), optional=_LEVEL_KEYS)
+    if not isinstance(m, dict) or any(k not in m for k in ("name", "kind", "access_bits")):
         return None
     name = string(e, path + ("name",), m["name"])
     kind = choice(e, path + ("kind",), m["kind"], MEMORY_KINDS)
     bits = pos_int(e, path + ("access_bits",), m["access_bits"])
-    en = m["energy_pj"]
-    energy = {}
-    if check_keys(e, path + ("energy_pj",), en, required=("read", "write")):
-        energy = {k: nonneg_num(e, path + ("energy_pj", k), v) for k, v in en.items()}
+    energy = None
+    if "energy_pj" in m:
+        if check_keys(e, path + ("energy_pj",), m["energy_pj"], required=("read", "write")):
+            energy = {k: nonneg_num(e, path + ("energy_pj", k), v) for k, v in m["energy_pj"].items()}
+    elif kind == "dram":
+        e.add(path, "a dram level needs key 'energy_pj' ({read: pJ, write: pJ} per access of access_bits)")
     cap = bw = None
     if kind == "dram":
         bw = _dram_fields(e, path, m)
     elif kind == "buffer":
-        cap = _buffer_fields(e, path, m)
+        cap = _buffer_fields(e, path, m, bits)
     serves = m.get("serves", [])
     if not isinstance(serves, list) or not all(isinstance(x, str) for x in serves):
         e.add(path + ("serves",), f"must be a list of unit names, not {serves!r}")
@@ -234,17 +236,17 @@ def _level(e, path, m):
     private = m.get("private", False)
     if not isinstance(private, bool):
         e.add(path + ("private",), f"must be true or false, not {private!r}")
-    banks = pos_int(e, path + ("banks",), m.get("banks", 1))
-    channels = pos_int(e, path + ("channels",), m.get("channels", 1))
+    counts = {k: (pos_int if k in ("banks", "channels") else nonneg_int)(e, path + (k,), m.get(k, d))
+              for k, d in (("banks", 1), ("channels", 1), ("read_ports", 0), ("write_ports", 0), ("rw_ports", 1))}
+    if kind == "buffer" and None not in counts.values() and counts["rw_ports"] + counts["read_ports"] == 0:
+        e.add(path, "a buffer needs a port to read through: set rw_ports or read_ports to at least 1")
     area = nonneg_num(e, path + ("area_um2",), m["area_um2"]) if "area_um2" in m else None
-    per_kib = nonneg_num(e, path + ("area_um2_per_kib",), m.get("area_um2_per_kib", 0.0))
-    tech = pos_num(e, path + ("technology_nm",), m["technology_nm"]) if "technology_nm" in m else None
-    if None in (name, kind, bits, banks, channels, per_kib) or None in energy.values() or not energy:
+    tech = pos_num(e, path + ("technology_nm",), m.get("technology_nm", 45))
+    if None in (name, kind, bits, tech) or None in counts.values() or (energy and None in energy.values()):
         return None
     return MemoryLevel(name=name, kind=kind, access_bits=bits, energy_pj=energy, capacity_bytes=cap,
-                       bandwidth_bytes_per_s=float(bw) if bw else None, channels=channels, banks=banks,
-                       serves=tuple(serves), private=bool(private), area_um2=area, area_um2_per_kib=float(per_kib),
-                       technology_nm=tech)
+                       bandwidth_bytes_per_s=float(bw) if bw else None, serves=tuple(serves), private=bool(private),
+                       area_um2=area, technology_nm=float(tech), **counts)
 
 
 def _dram_fields(e, path, m):
@@ -257,7 +259,7 @@ def _dram_fields(e, path, m):
     return pos_num(e, path + ("bandwidth_bytes_per_s",), m["bandwidth_bytes_per_s"])
 
 
-def _buffer_fields(e, path, m):
+def _buffer_fields(e, path, m, bits):
     if "bandwidth_bytes_per_s" in m:
         e.add(path + ("bandwidth_bytes_per_s",), "a buffer's bandwidth is banks x access_bits per cycle; "
                                                 "set 'banks' instead")
@@ -266,4 +268,7 @@ def _buffer_fields(e, path, m):
     if "capacity_bytes" not in m:
         e.add(path, "a buffer level needs key 'capacity_bytes'")
         return None
-    return pos_int(e, path + ("capacity_bytes",), m["capacity_bytes"], " (e.g. 16777216 for 16 MiB)")
+    cap = pos_int(e, path + ("capacity_bytes",), m["capacity_bytes"], " (e.g. 16777216 for 16 MiB)")
+    if cap is not None and bits is not None and (cap * 8) % bits:
+        e.add(path + ("capacity_bytes",), f"must hold a whole number of {bits}-bit rows (access_bits), not {cap}")
+    return cap

@@ -115,30 +115,50 @@ class UnitSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class MemoryLevel:
-    """A memory level. DRAM: bandwidth in bytes/s over ``channels``. Buffer: capacity, row width, banks (one row per
-    bank per cycle), the units it serves (empty: all) and whether each unit instance has its own copy (``private``).
+    """A memory level. DRAM: bandwidth in bytes/s over ``channels``. Buffer: an SRAM of ``capacity_bytes`` in rows
+    of ``access_bits`` (its geometry: ``banks``, read/write/read-write ports, ``technology_nm``), the units it serves
+    (empty: all) and whether each unit instance has its own copy (``private``).
 
-    ``energy_pj`` prices ``read``/``write`` per access of ``access_bits``; ``area_um2`` is the area of one copy, or
-    ``area_um2_per_kib`` times its capacity (DRAM is off chip and not counted); ``technology_nm`` is the node.
+    ``energy_pj`` prices ``read``/``write`` per access of ``access_bits``; ``area_um2`` is the area of one copy (DRAM
+    is off chip and not counted). A buffer that gives neither takes them from the component model (CACTI through
+    :mod:`einsim.arch.components`) for its geometry, so a change of capacity or width changes both.
     """
 
     name: str
     kind: str
     access_bits: int
-    energy_pj: Mapping[str, float]
+    energy_pj: Mapping[str, float] | None = None
     capacity_bytes: int | None = None
     bandwidth_bytes_per_s: float | None = None
     channels: int = 1
     banks: int = 1
+    read_ports: int = 0
+    write_ports: int = 0
+    rw_ports: int = 1
     serves: tuple[str, ...] = ()
     private: bool = False
     area_um2: float | None = None
-    area_um2_per_kib: float = 0.0
-    technology_nm: float | None = None
+    technology_nm: float = 45.0
 
     def __post_init__(self):
-        object.__setattr__(self, "energy_pj", _frozen(self.energy_pj))
+        if self.energy_pj is not None:
+            object.__setattr__(self, "energy_pj", _frozen(self.energy_pj))
         object.__setattr__(self, "serves", tuple(self.serves))
+
+    def sram(self):
+        """The component model's figures for this buffer's geometry (:class:`einsim.arch.components.SramFigures`)."""
+        from .components import sram
+
+        return sram(width_bits=self.access_bits, depth=self.capacity_bytes * 8 // self.access_bits, banks=self.banks,
+                    read_ports=self.read_ports, write_ports=self.write_ports, rw_ports=self.rw_ports,
+                    technology_nm=self.technology_nm)
+
+    def access_energy_pj(self, action: str) -> float:
+        """pJ of one ``read`` or ``write`` of ``access_bits``: the spec's figure, else the component model's."""
+        if self.energy_pj is not None:
+            return float(self.energy_pj.get(action, 0.0))
+        fig = self.sram()
+        return {"read": fig.read_pj, "write": fig.write_pj}.get(action, 0.0)
 
     @property
     def access_bytes(self) -> float:
@@ -156,10 +176,10 @@ class MemoryLevel:
 
     @property
     def copy_area_um2(self) -> float:
-        """Area of one copy of an on-chip level (um^2)."""
-        if self.area_um2 is not None:
-            return self.area_um2
-        return self.area_um2_per_kib * (self.capacity_bytes or 0) / 1024
+        """Area of one copy of an on-chip level (um^2): the spec's figure, else the component model's."""
+        if self.area_um2 is not None or not self.on_chip:
+            return self.area_um2 or 0.0
+        return self.sram().area_um2
 
     def serves_unit(self, unit: str) -> bool:
         return not self.serves or unit in self.serves
