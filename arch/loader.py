@@ -128,8 +128,8 @@ def _unit(e, path, name, u):
     for k, v in _mapping(e, path + ("energy_pj",), u.get("energy_pj"), "action -> pJ").items():
         if k not in native and k not in ("rf_read", "rf_write"):
             e.add(path + ("energy_pj", k), f"must be a native op of this unit or rf_read/rf_write, not {k!r}")
-        energy[k] = nonneg_num(e, path + ("energy_pj", k), v)
-    area = {str(k): nonneg_num(e, path + ("area_um2", k), v)
+        energy[k] = _figure(e, path + ("energy_pj", k), v, "energy_pj")
+    area = {str(k): _figure(e, path + ("area_um2", k), v, "area_um2")
             for k, v in _mapping(e, path + ("area_um2",), u.get("area_um2"), "component -> um^2 per PE").items()}
     red = choice(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"), ("chain", "tree"))
     rfr = nonneg_int(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
@@ -140,6 +140,33 @@ def _unit(e, path, name, u):
     return UnitSpec(name=name, kind=kind, dims=dims, pipelines=pipelines, instances=inst, composite_ops=composite,
                     op_latency=latency, energy_pj=energy, area_um2=area, rf_reads_per_op=rfr, rf_writes_per_op=rfw,
                     spatial_reduction=red, systolic=systolic)
+
+
+def _figure(e, path, value, field):
+    """A number, or ``{component: mac, width_bits: 8}``: the figure of a logic block of the component model
+    (:mod:`einsim.arch.components`) per action (``energy_pj``) or per block (``area_um2``)."""
+    if not isinstance(value, dict):
+        return nonneg_num(e, path, value)
+    from . import components
+
+    models = {"adder": components.adder, "multiplier": components.multiplier, "mac": components.mac,
+              "comparator": components.comparator, "counter": components.counter, "register": components.register}
+    if not check_keys(e, path, value, required=("component",), optional=("width_bits", "accumulator_bits",
+                                                                         "technology_nm")):
+        return None
+    name = choice(e, path + ("component",), value["component"], tuple(models))
+    if name is None:
+        return None
+    args = {k: v for k, v in value.items() if k != "component"}
+    try:
+        figures = models[name](**args)
+    except (TypeError, ValueError) as exc:
+        e.add(path, f"bad {name} parameters: {exc}")
+        return None
+    except components.ComponentError as exc:
+        e.add(path, str(exc))
+        return None
+    return figures.energy_pj if field == "energy_pj" else figures.area_um2
 
 
 def _mapping(e, path, value, what) -> dict:

@@ -74,8 +74,9 @@ class Nest:
         return ko
 
 
-def analyze_nest(cascade: Cascade, sizes: dict, group: Group, members, name: str) -> Nest:
-    """Trips and tiles of ``group``'s loops for bound ``sizes``; Infeasible if a tile does not divide its extent."""
+def analyze_nest(cascade: Cascade, sizes: dict, group: Group, members, name: str, instances: int) -> Nest:
+    """Trips and tiles of ``group``'s loops for bound ``sizes``, the outermost spread over ``instances`` unit
+    instances; Infeasible if a tile does not divide its extent."""
     einsums = [cascade.einsum(m) for m in members]
     all_idx = set().union(*(e.indices for e in einsums))
     n = len(group.loops)
@@ -96,13 +97,13 @@ def analyze_nest(cascade: Cascade, sizes: dict, group: Group, members, name: str
         trips[j] = outer // lp.tile
         cur[lp.rank] = lp.tile
     copies, concurrent = 1.0, 1
-    if group.instances > 1:
+    if instances > 1:
         if n == 0:
-            raise Infeasible(f"{name} spreads its outermost loop over {group.instances} instances, but has no loops")
+            raise Infeasible(f"{name} spreads its outermost loop over {instances} instances, but has no loops")
         total = int(trips[0])
-        per_instance = -(-total // group.instances)
+        per_instance = -(-total // instances)
         copies = total / per_instance
-        concurrent = min(group.instances, total)
+        concurrent = min(instances, total)
         trips[0] = per_instance
     level = {}
     for e in einsums:
@@ -111,5 +112,5 @@ def analyze_nest(cascade: Cascade, sizes: dict, group: Group, members, name: str
             k += 1
         level[e.name] = k
     return Nest(name=name, cascade=cascade, sizes=dict(sizes), loop_ranks=tuple(lp.rank for lp in group.loops),
-                tiles=tiles, trips=trips, instances=group.instances, copies=copies, concurrent=concurrent,
+                tiles=tiles, trips=trips, instances=instances, copies=copies, concurrent=concurrent,
                 level=level)

@@ -154,10 +154,26 @@ def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, 
     """Lower one fusion group by the named steps: nest analysis -> per-unit work and data movement (the dataflow)
     -> buffer occupancy and spilling -> program order and packing."""
     einsums = [cascade.einsum(m) for m in members]
-    nest = analyze_nest(cascade, sizes, g, members, name)
+    nest = analyze_nest(cascade, sizes, g, members, name, _instances(arch, mapping, g, members, name))
     df = build_dataflow(cascade, arch, mapping, g, einsums, nest, needed_later)
     occ = check_occupancy(df, cascade, arch, g, einsums, nest)
     return _pack(df, nest, occ, arch, g, einsums, name)
+
+
+def _instances(arch: ArchSpec, mapping: MappingSpec, g: Group, members, name) -> int:
+    """Instances the group's outermost loop spreads over: as the mapping says (all: every instance its units
+    have); each unit the group uses must have that many."""
+    have = {}
+    for m in members:
+        u = mapping.unit_of(m)
+        if u in {x.name for x in arch.units}:
+            have[u] = arch.unit(u).instances
+    want = g.instances if g.instances is not None else min(have.values(), default=1)
+    short = {u: n for u, n in have.items() if n < want}
+    if short:
+        raise Infeasible(f"{name} spreads its outermost loop over {want} instances, but "
+                         + ", ".join(f"{u!r} has {n}" for u, n in short.items()))
+    return want
 
 
 def _pack(df, nest, occ, arch: ArchSpec, g: Group, einsums, name) -> GroupPlan:
