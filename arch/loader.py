@@ -180,7 +180,8 @@ def _mapping(e, path, value, what) -> dict:
 
 
 def _systolic(e, path, kind, u):
-    """The microarchitecture parameters of a systolic_array unit (validated by arch.systolic); {} for other kinds."""
+    """The resolved microarchitecture parameters of a systolic_array unit (dataflow and the keys of
+    :data:`einsim.arch.systolic.MICRO_KEYS`, a ``preset`` expanded; validated by arch.systolic); {} for other kinds."""
     if kind != "systolic_array":
         for key in ("dataflow", "microarchitecture"):
             if key in u:
@@ -189,10 +190,11 @@ def _systolic(e, path, kind, u):
     params = dict(_mapping(e, path + ("microarchitecture",), u.get("microarchitecture"), "parameter -> value"))
     params["dataflow"] = u.get("dataflow", "ws")
     before = len(e.issues)
-    spec = parse_systolic(e, path, {"rows": u.get("rows", 1), "cols": u.get("cols", 1), **params})
-    if spec is None and len(e.issues) > before:
-        return None
-    return params
+    spec = parse_systolic(e, path + ("microarchitecture",), {"rows": u.get("rows", 1), "cols": u.get("cols", 1),
+                                                              **params})
+    if spec is None:
+        return None if len(e.issues) > before else {}
+    return {"dataflow": spec.dataflow, **spec.micro()}
 
 
 def _pipelines(e, path, value) -> dict:
