@@ -141,6 +141,13 @@ def _row(spec: SweepSpec, run: str, p: Point) -> dict:
     return {"hash": p.hash, "sweep": spec.name, "point": p.index, "run": run, **p.values, **p.arch_columns}
 
 
+def _meta(spec: SweepSpec) -> dict:
+    return {"name": spec.name, "description": spec.description, "file": spec.file, "engine": spec.engine,
+            "axes": [{"name": a.name, "paths": list(a.paths)} for a in spec.axes],
+            "design": asdict(spec.design), "constraints": [c.text for c in spec.constraints],
+            "objectives": list(spec.objectives)}
+
+
 def _say(progress: bool, msg: str) -> None:
     if progress:
         print(msg, file=sys.stderr, flush=True)
@@ -159,7 +166,7 @@ def run_sweep(spec: SweepSpec, out, *, workers: int | None = None, scheduler: st
     counts = {"ok": 0, "infeasible": 0, "error": 0}
     messages: list[str] = []
     with Store(Path(out)) as store:
-        store.save_spec(spec.text)
+        store.save_spec(spec.text, _meta(spec))
         stored = store.hashes()
         todo = [p for p in points if p.hash not in stored]
         excluded = [p for p in todo if p.excluded]

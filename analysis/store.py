@@ -6,7 +6,7 @@ Layout of ``DIR``::
                                reason, run, worker, seconds, the axis values, area_mm2, peak_ops_per_s,
                                dram_bytes_per_s and the summary columns (cycles, latency_s, energy_pj, ...)
     energy/part-<id>.parquet   long-form energy of the same points: hash, component, action, count, energy_pj
-    sweep.yaml                 the spec of the last run
+    sweep.yaml, sweep.json     the spec of the last run, and its name, axes, objectives and constraints
     .lock                      held (flock) by the running sweep
 
 A batch is written energy part first, then points part, each to a hidden temporary name in the same folder and
@@ -18,6 +18,7 @@ the next start. A resumed run reads the stored hashes and skips them.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from pathlib import Path
@@ -124,12 +125,13 @@ class Store:
             self._lock.close()
             self._lock = None
 
-    def save_spec(self, text: str) -> None:
-        """Keep the spec of this run as ``sweep.yaml`` (atomically)."""
-        final = self.root / "sweep.yaml"
-        tmp = final.with_name(".sweep.yaml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, final)
+    def save_spec(self, text: str, meta: dict) -> None:
+        """Keep the spec of this run as ``sweep.yaml`` and what reports need of it (name, axes, objectives,
+        constraints) as ``sweep.json``, each atomically."""
+        for name, content in (("sweep.yaml", text), ("sweep.json", json.dumps(meta, indent=2))):
+            tmp = self.root / f".{name}.tmp"
+            tmp.write_text(content, encoding="utf-8")
+            os.replace(tmp, self.root / name)
 
     def _parts(self, folder: Path) -> list[Path]:
         return sorted(folder.glob("part-*.parquet"))
