@@ -134,10 +134,12 @@ def _figures(df, energy, meta, files: Path, base: Path) -> list[str]:
             f"{', '.join(objectives)}.", base))
         out.append("<h2>Sensitivity</h2>")
         for a in axes:
-            sens = sa.sensitivity(df, a, objectives)
+            sens = sa.sensitivity(df, a, objectives, axes)
+            how = (f"relative to its value at {a} = {sens.attrs['first']} with the other axes fixed"
+                   if sens.attrs.get("relative") else "over the points at that level")
             out.append(_figure(sp.plot_sensitivity(sens, a, objectives, files / f"sensitivity_{a}"),
-                               f"sensitivity to {a}", f"median and range of each objective at each level of {a}.",
-                               base))
+                               f"sensitivity to {a}", f"median and range of each objective at each level of {a}, "
+                               f"{how}.", base))
         summary = sa.sensitivity_summary(df, axes, objectives)
         if len(summary):
             wide = summary.pivot(index="axis", columns="objective", values="spread").reset_index()

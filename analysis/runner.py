@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import socket
 import sys
 import time
 import uuid
@@ -108,12 +109,21 @@ def _dask_results(client, payloads: list[dict], window: int) -> Iterator[dict]:
             submit(nxt)
 
 
+def _probe(scheduler: str) -> None:
+    """Fail fast (OSError) when nothing listens at a ``tcp://host:port`` address; Dask itself retries for seconds."""
+    scheme, _, rest = scheduler.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme == "tcp" and host and port.isdigit():
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+
+
 @contextlib.contextmanager
 def _dask_client(workers: int | None, scheduler: str | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
+            _probe(scheduler)
             client = Client(scheduler, timeout="15s")
         except (OSError, TimeoutError) as exc:
             raise RunError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); start one with "

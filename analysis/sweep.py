@@ -136,7 +136,8 @@ def _build(doc: Doc, text: str, folder: Path) -> SweepSpec:
     engine = choice(e, ("engine",), d.get("engine", "analytical"), ENGINES)
     batch = pos_int(e, ("batch_size",), d.get("batch_size", 25), " (points per Parquet part file)")
     base, resolver, cascade_ranks = _base(e, d["base"], folder)
-    e.raise_if_any()
+    if base is None or None in base.values():
+        e.raise_if_any()
     axes = _axes(e, d["axes"], base, cascade_ranks)
     design = _design(e, d.get("design", "grid"), axes)
     unit_names = tuple(base["arch"].get("units") or {}) if isinstance(base["arch"], dict) else ()

@@ -8,7 +8,8 @@ import pandas as pd
 
 __all__ = ["pareto_mask", "axis_levels", "sensitivity", "sensitivity_summary", "energy_by_component", "roofline"]
 
-_MAX_LEVELS = 8
+_MAX_LEVELS = 12
+_BINS = 8
 
 
 def pareto_mask(df: pd.DataFrame, objectives) -> np.ndarray:
@@ -28,37 +29,62 @@ def pareto_mask(df: pd.DataFrame, objectives) -> np.ndarray:
 
 
 def axis_levels(values: pd.Series) -> pd.Series:
-    """The level each row's axis value falls in: the value itself when there are few distinct values, else one of
-    8 quantile bins labelled by its median (random and Latin-hypercube designs draw many distinct values)."""
+    """The level each row's axis value falls in: the value itself when there are at most 12 distinct values, else
+    one of 8 quantile bins labelled by its median (random and Latin-hypercube designs draw many distinct values)."""
     distinct = values.dropna().unique()
     if len(distinct) <= _MAX_LEVELS or not pd.api.types.is_numeric_dtype(values):
         return values
-    bins = pd.qcut(values, _MAX_LEVELS, duplicates="drop")
+    bins = pd.qcut(values, _BINS, duplicates="drop")
     return values.groupby(bins, observed=True).transform("median")
 
 
-def sensitivity(df: pd.DataFrame, axis: str, objectives) -> pd.DataFrame:
-    """Per level of ``axis`` (other axes marginalised): n and, per objective, its median, min and max over the ok
-    rows. Columns: level, n, <obj>_median, <obj>_min, <obj>_max."""
+def _relative(ok: pd.DataFrame, levels: pd.Series, objectives, others) -> pd.DataFrame | None:
+    """Each row's objectives divided by those of the row with the same values of the ``others`` axes at this axis's
+    first level; None unless the design is matched that way (a grid: one row per combination)."""
+    others = [o for o in others if o in ok.columns]
+    if not others:
+        return None
+    key = ok[others].astype(str).agg("\x1f".join, axis=1)
+    if pd.Series(list(zip(key, levels.astype(str)))).duplicated().any():
+        return None
+    first = levels == levels.min()
+    base = ok.loc[first, list(objectives)].set_axis(key[first].to_numpy())
+    matched = key.isin(base.index)
+    if matched.mean() < 0.5:
+        return None
+    return ok.loc[matched, list(objectives)] / base.loc[key[matched]].to_numpy()
+
+
+def sensitivity(df: pd.DataFrame, axis: str, objectives, others=()) -> pd.DataFrame:
+    """Per level of ``axis``: n and, per objective, the median, min and max over the ok rows. On a matched design
+    (a grid over ``axis`` and ``others``) the objectives are first divided by their value at the axis's first level
+    with the other axes fixed (``attrs["relative"]`` True): the curve then shows this axis's effect alone.
+    Otherwise the other axes are marginalised. Columns: level, n, <obj>_median, <obj>_min, <obj>_max."""
     ok = df[df.ok.astype(bool)]
     if ok.empty:
         return pd.DataFrame(columns=["level", "n"])
     levels = axis_levels(ok[axis])
-    g = ok.groupby(levels, sort=True)
+    binned = not levels.equals(ok[axis])
+    rel = None if binned else _relative(ok, levels, objectives, [o for o in others if o != axis])
+    values = ok[list(objectives)] if rel is None else rel
+    g = values.groupby(levels.loc[values.index], sort=True)
     out = pd.DataFrame({"n": g.size()})
     for obj in objectives:
         out[f"{obj}_median"] = g[obj].median()
         out[f"{obj}_min"] = g[obj].min()
         out[f"{obj}_max"] = g[obj].max()
     out.index.name = "level"
-    return out.reset_index()
+    out = out.reset_index()
+    out.attrs["relative"] = rel is not None
+    out.attrs["first"] = levels.min()
+    return out
 
 
 def sensitivity_summary(df: pd.DataFrame, axes, objectives) -> pd.DataFrame:
     """Rows (axis, objective, spread): spread = largest / smallest median over the axis's levels (1 = no effect)."""
     rows = []
     for a in axes:
-        s = sensitivity(df, a, objectives)
+        s = sensitivity(df, a, objectives, axes)
         for obj in objectives:
             med = s.get(f"{obj}_median", pd.Series(dtype=float)).astype(float)
             med = med[med > 0]

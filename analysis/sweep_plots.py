@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -34,6 +35,7 @@ def _log_if_wide(ax, values, axis="y") -> None:
     v = v[np.isfinite(v) & (v > 0)]
     if len(v) and v.max() / v.min() > 20:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        (ax.yaxis if axis == "y" else ax.xaxis).set_minor_formatter(matplotlib.ticker.NullFormatter())
     else:
         ax.ticklabel_format(axis=axis, style="sci", scilimits=(-2, 4))
 
@@ -75,7 +77,9 @@ def plot_pareto(df: pd.DataFrame, objectives, stem) -> list[Path]:
 
 
 def plot_sensitivity(sens: pd.DataFrame, axis: str, objectives, stem) -> list[Path]:
-    """Per objective: its median over the points at each level of ``axis`` with the min-max band."""
+    """Per objective: its median over the points at each level of ``axis`` with the min-max band (relative to the
+    first level when ``sens.attrs["relative"]``, see :func:`sweep_analysis.sensitivity`)."""
+    rel = sens.attrs.get("relative", False)
     objs = list(objectives)
     fig, axes = plt.subplots(1, len(objs), figsize=(3.8 * len(objs), 3.2), squeeze=False)
     numeric = pd.api.types.is_numeric_dtype(sens["level"])
@@ -90,10 +94,13 @@ def plot_sensitivity(sens: pd.DataFrame, axis: str, objectives, stem) -> list[Pa
             ax.set_xticks(x, sens["level"].astype(str), rotation=30)
         _log_if_wide(ax, pd.concat([lo, hi]), "y")
         ax.set_xlabel(axis)
-        ax.set_ylabel(column_label(obj))
+        if rel:
+            ax.set_title(column_label(obj), fontsize=10)
+        ax.set_ylabel(f"relative to {axis} = {sens.attrs['first']}" if rel else column_label(obj))
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"sensitivity to {axis} (other axes marginalised)")
+    fig.suptitle(f"sensitivity to {axis} " + ("(other axes fixed, over all their values)" if rel
+                                               else "(other axes marginalised)"))
     return _save(fig, stem)
 
 
