@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from einsim.workloads.errors import SpecError, SpecIssue, format_path
+from einsim.workloads.errors import ErrorList, SpecError, SpecIssue, format_path
 
 from .keypath import parse_key_path, set_path
 from .resolvers import RESOLVERS, resolver_by_ref
@@ -94,6 +94,7 @@ class _Resolver:
         self.archs: dict = {}
         self.checked: set = set()
         self.models: dict = {}
+        self.swapped: dict = {}
 
     def workload(self, w: dict) -> tuple[str, str, dict]:
         """(cascade file, cascade text, sizes) of a point's workload data."""
@@ -130,6 +131,24 @@ class _Resolver:
             self.archs[key] = (text, arch_from_text(text, f"{self.spec.file} (arch of a point)"))
         return self.archs[key]
 
+    def swap(self, root: str, value):
+        """The YAML data of the architecture or mapping an axis value names (SpecError if it names none)."""
+        from .sweep import arch_data
+
+        key = (root, value)
+        if key not in self.swapped:
+            e = ErrorList(self.spec.file)
+            if root == "mapping" and self.spec.resolver != "preset":
+                e.add((root,), f"swapping the mapping needs base.mapping to be a preset or a file, not the "
+                               f"{self.spec.resolver!r} resolver")
+            elif root == "mapping":
+                data = RESOLVERS["preset"].load(value, e, (root,), self.spec.folder)
+            else:
+                data = arch_data(e, value, self.spec.folder, (root,))
+            e.raise_if_any()
+            self.swapped[key] = data
+        return self.swapped[key]
+
     def mapping(self, data) -> None:
         resolver = RESOLVERS[self.spec.resolver]
         key = spec_hash({"m": data})
@@ -143,7 +162,8 @@ def _blame(spec: SweepSpec, values: dict, root: str, exc: SpecError) -> list[Spe
     axes = [a for a in spec.axes if any(parse_key_path(p)[0] == root for p in a.paths)]
     out = []
     for issue in exc.issues:
-        hit = [a for a in axes if any(format_path(parse_key_path(p)[1:]) == issue.path for p in a.paths)] or axes
+        hit = [a for a in axes if any(format_path(parse_key_path(p)[1:]) == issue.path
+                                      or p == root == issue.path for p in a.paths)] or axes
         where = ", ".join(f"{a.name} = {values[a.name]!r}" for a in hit) or "the base point"
         line = spec.axis_line(hit[0].name) if hit else spec.doc.line(("base", root))
         path = f"axes[{spec.axes.index(hit[0])}]" if hit else f"base.{root}"
@@ -154,12 +174,17 @@ def _blame(spec: SweepSpec, values: dict, root: str, exc: SpecError) -> list[Spe
 
 def _point(spec: SweepSpec, r: _Resolver, index: int, values: dict) -> Point:
     data = copy.deepcopy(spec.base)
-    for a in spec.axes:
-        for p in a.paths:
-            set_path(data, parse_key_path(p), values[a.name])
+    paths = sorted(((parse_key_path(p), a.name) for a in spec.axes for p in a.paths), key=lambda x: len(x[0]) > 1)
     resolver = RESOLVERS[spec.resolver]
     stage = "workload"
     try:
+        for path, name in paths:
+            stage = path[0]
+            if len(path) == 1:  # a whole-spec axis: its value names a preset or a file
+                data[path[0]] = r.swap(path[0], values[name])
+            else:
+                set_path(data, path, values[name])
+        stage = "workload"
         cfile, ctext, sizes = r.workload(data["workload"])
         stage = "arch"
         atext, arch = r.arch(data["arch"])
@@ -167,8 +192,9 @@ def _point(spec: SweepSpec, r: _Resolver, index: int, values: dict) -> Point:
         r.mapping(data["mapping"])
     except SpecError as exc:
         raise SpecError(_blame(spec, values, stage, exc)) from None
-    except (ValueError, StopIteration) as exc:
-        raise SpecError(_blame(spec, values, stage, SpecError([SpecIssue(spec.file, None, stage, str(exc))]))) from None
+    except (ValueError, StopIteration) as exc:  # a key path that an earlier axis moved, a layer not in a model
+        issue = SpecIssue(spec.file, None, stage, str(exc))
+        raise SpecError(_blame(spec, values, stage, SpecError([issue]))) from None
     resolved = {"cascade": ctext, "sizes": sizes, "arch": data["arch"], "engine": spec.engine,
                 "mapping": {"resolver": resolver.name, "data": data["mapping"]}, "einsim": einsim_version()}
     h = spec_hash(resolved)

@@ -20,7 +20,9 @@ objectives: [latency_s, energy_pj, area_mm2]
 ```
 
 Axis paths start at ``workload``, ``arch`` or ``mapping`` and address the raw YAML data (see
-:mod:`einsim.analysis.keypath`). Every mistake is reported at once as ``file:line key.path: message``.
+:mod:`einsim.analysis.keypath`). A path of just ``arch`` or ``mapping`` swaps the whole spec (values are preset names
+or files); it applies before the axes that edit keys inside it. Every mistake is reported at once as
+``file:line key.path: message``.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from .designs import DESIGN_KINDS, ROUNDINGS, SCALES, Axis, Design, Range, desig
 from .keypath import KeyPathError, get_path, parse_key_path
 from .resolvers import RESOLVERS, spec_file
 
-__all__ = ["SweepSpec", "Constraint", "load_sweep", "sweep_from_text", "ENGINES", "KEY_COLUMNS", "RESULT_COLUMNS",
-           "ARCH_COLUMNS", "SWEEP_DIR", "design_points"]
+__all__ = ["SweepSpec", "Constraint", "load_sweep", "sweep_from_text", "arch_data", "ENGINES", "KEY_COLUMNS",
+           "RESULT_COLUMNS", "ARCH_COLUMNS", "SWEEP_DIR", "design_points"]
 
 SWEEP_DIR = Path(__file__).parent / "sweeps"
 ENGINES = ("analytical", "event")
@@ -154,7 +156,7 @@ def _base(e: ErrorList, b, folder: Path):
     if not check_keys(e, ("base",), b, required=("workload", "arch", "mapping")):
         return None, None, ()
     workload, ranks = _workload(e, b["workload"], folder)
-    arch = _arch(e, b["arch"], folder)
+    arch = arch_data(e, b["arch"], folder)
     resolver, value = _mapping_choice(e, b["mapping"])
     mapping = RESOLVERS[resolver].load(value, e, ("base", "mapping"), folder) if resolver else None
     return {"workload": workload, "arch": arch, "mapping": mapping}, resolver, ranks
@@ -174,16 +176,16 @@ def _mapping_choice(e: ErrorList, m):
     return None, None
 
 
-def _arch(e: ErrorList, value, folder: Path):
+def arch_data(e: ErrorList, value, folder: Path, at: tuple = ("base", "arch")):
+    """The YAML data of an architecture preset name or file (checked with the arch loader), or None (issues in e)."""
     from einsim.arch.loader import PRESET_DIR, load_arch, preset_names
 
     if not isinstance(value, str) or not value:
-        e.add(("base", "arch"), f"must be an architecture preset name or a YAML path, not {value!r}")
+        e.add(at, f"must be an architecture preset name or a YAML path, not {value!r}")
         return None
     file = spec_file(value, folder, PRESET_DIR)
     if not file.exists():
-        e.add(("base", "arch"), f"must be an architecture preset ({', '.join(preset_names())}) or a YAML path, "
-                                f"not {value!r}")
+        e.add(at, f"must be an architecture preset ({', '.join(preset_names())}) or a YAML path, not {value!r}")
         return None
     try:
         load_arch(file)
@@ -317,6 +319,8 @@ def _target(e: ErrorList, at: tuple, text, base: dict, ranks: tuple):
     if path[0] not in ROOTS:
         e.add(at, f"must start with one of {', '.join(ROOTS)}, not {path[0]!r}{suggest(path[0], ROOTS)}")
         return None
+    if path in (("arch",), ("mapping",)):  # whole-spec axis: values name presets or files
+        return path
     if path[0] == "workload" and path[1:2] == ("sizes",):
         if len(path) != 3 or path[2] not in ranks:
             e.add(at, f"workload.sizes.<rank> must name a rank of the cascade ({', '.join(ranks)}), not {text!r}")

@@ -2,7 +2,6 @@
 against the spec dataclasses' own overrides, mapping resolvers, and a sweep through a real Dask cluster on loopback."""
 
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -264,14 +263,13 @@ def _free_port() -> int:
 def test_sweep_through_a_dask_scheduler_and_two_workers_on_loopback(tmp_path):
     port = _free_port()
     addr = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         for _ in range(2):
             procs.append(subprocess.Popen([str(BIN / "dask"), "worker", addr, "--nthreads", "1", "--no-nanny",
                                            "--no-dashboard", "--host", "127.0.0.1"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         spec = tmp_path / "s.yaml"
         spec.write_text(GEMM)
         t0 = time.monotonic()
@@ -305,3 +303,22 @@ def test_numbers_in_the_store_are_plain(tmp_path):
     assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     df = Store(tmp_path / "out").points()
     assert df["size"].dtype == np.int64 and df.latency_s.dtype == np.float64
+
+
+def test_whole_spec_axes_swap_presets_before_the_key_axes():
+    text = GEMM.replace("axes:\n", "axes:\n  - path: arch\n    values: [flat, fusemax]\n").replace(
+        "values: [64, 128]", "values: [128]")
+    points = resolve_points(sweep_from_text(text, "s.yaml"))
+    assert len(points) == 8
+    cascade, mapping = einsim.load_cascade("gemm"), einsim.load_mapping("gemm")
+    for p in points[::3]:
+        v = p.values
+        a = einsim.load_arch(v["arch"]).with_unit("array2d", dims={"rows": 128, "cols": 128}).with_level(
+            "global_buffer", capacity_bytes=v["capacity_bytes"])
+        ref = einsim.evaluate(cascade, a, mapping.with_tiles({(0, 1): 128, (0, 2): 128}), {"M": 512, "K": v["K"],
+                                                                                           "N": 512})
+        assert evaluate_point(p.payload)["cycles"] == pytest.approx(float(ref.summary["cycles"]), rel=1e-12)
+        assert yaml.safe_load(p.payload["arch_text"])["name"] == v["arch"]
+    bad = text.replace("values: [flat, fusemax]", "values: [flat, fusemx]")
+    assert ("s.yaml:7 axes[0]: arch = 'fusemx' makes the arch invalid: arch: must be an architecture preset "
+            "(flat, fusemax) or a YAML path, not 'fusemx'") in errors_of(bad)
