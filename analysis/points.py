@@ -1,15 +1,16 @@
 """Sweep points: resolve each design point to the full spec it stands for, hash it, and evaluate it (on a worker).
 
 A point's resolved spec is the cascade text and sizes, the architecture's YAML data and the mapping resolver's data
-(for a preset, the mapping YAML data), after the axes edited them; its content hash (SHA-256 over the canonical
-JSON of that spec, the timing engine and the einsim version) keys the results store, so equal specs are evaluated
-once and a resumed sweep skips what is stored. :func:`evaluate_point` takes plain data (texts, numbers) and
-returns plain data: Dask ships it to workers as is.
+(for a preset, the mapping YAML data), after the axes edited them. Its content hash (SHA-256 over the canonical JSON
+of that spec, the timing engine and the versions of einsim and its component models) keys the results store, so
+equal specs are evaluated once and a resumed sweep skips what is stored. :func:`evaluate_point` takes plain data
+(texts, numbers) and returns plain data: Dask ships it to workers as is.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -27,7 +28,7 @@ from .keypath import parse_key_path, set_path
 from .resolvers import RESOLVERS, resolver_by_ref
 from .sweep import SweepSpec
 
-__all__ = ["Point", "resolve_points", "evaluate_point", "spec_hash", "peak_ops_per_s", "einsim_version"]
+__all__ = ["Point", "resolve_points", "evaluate_point", "spec_hash", "peak_ops_per_s", "model_versions"]
 
 _MAX_ISSUES = 20
 
@@ -45,11 +46,16 @@ class Point:
     excluded: str = ""
 
 
-def einsim_version() -> str:
-    try:
-        return importlib.metadata.version("einsim")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+@functools.cache
+def model_versions() -> dict[str, str]:
+    """Versions of einsim and of the component-model packages it computes energies and areas with (hwcomponents*,
+    e.g. CACTI's): part of every point's hash, so new models give new results rather than stale ones."""
+    found = {}
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "einsim" or name.startswith("hwcomponents"):
+            found[name] = dist.version
+    return dict(sorted(found.items()))
 
 
 def _canonical(x):
@@ -67,12 +73,14 @@ def spec_hash(spec: dict) -> str:
 
 
 def peak_ops_per_s(arch) -> float:
-    """Peak compute: per unit, PEs x one op per pipeline per initiation interval of its fastest op, times the clock.
+    """Peak compute: per unit, instances x PEs x one op per pipeline per initiation interval of its fastest op, times
+    the clock.
 
     An op is one application of a cascade operator (a multiply-accumulate is one op), the unit
     :func:`einsim.workloads.op_counts` counts in.
     """
-    per_cycle = sum(u.pes * sum(1.0 / min(ops.values()) for ops in u.pipelines.values()) for u in arch.units)
+    per_cycle = sum(u.instances * u.pes * sum(1.0 / min(ops.values()) for ops in u.pipelines.values())
+                    for u in arch.units)
     return per_cycle * arch.clock_hz
 
 
@@ -196,7 +204,7 @@ def _point(spec: SweepSpec, r: _Resolver, index: int, values: dict) -> Point:
         issue = SpecIssue(spec.file, None, stage, str(exc))
         raise SpecError(_blame(spec, values, stage, SpecError([issue]))) from None
     resolved = {"cascade": ctext, "sizes": sizes, "arch": data["arch"], "engine": spec.engine,
-                "mapping": {"resolver": resolver.name, "data": data["mapping"]}, "einsim": einsim_version()}
+                "mapping": {"resolver": resolver.name, "data": data["mapping"]}, "versions": model_versions()}
     h = spec_hash(resolved)
     payload = {"hash": h, "cascade_file": cfile, "cascade_text": ctext, "sizes": sizes, "arch_text": atext,
                "arch_file": f"{spec.file} point {index} arch", "engine": spec.engine,
