@@ -121,17 +121,33 @@ def _meta(store) -> dict:
     return {"name": store.root.name, "axes": [], "objectives": ["latency_s", "energy_pj", "area_mm2"]}
 
 
+def _workload_groups(df: pd.DataFrame, meta: dict) -> str | None:
+    """Add a ``_workload`` column naming each row's workload (the values of the axes that change only the workload,
+    in their order) and return its name; None when no axis changes the workload."""
+    axes = [a["name"] for a in meta["axes"] if a["name"] in df.columns
+            and all(p.split(".")[0] == "workload" for p in a["paths"])]
+    if not axes:
+        return None
+    keys = list(zip(*(df[a] for a in axes)))
+    label = {k: ", ".join(f"{a}={v}" for a, v in zip(axes, k)) for k in keys}
+    order = [label[k] for k in sorted(set(keys))]
+    df["_workload"] = pd.Categorical([label[k] for k in keys], categories=order, ordered=True)
+    return "_workload"
+
+
 def _figures(df, energy, meta, files: Path, base: Path) -> list[str]:
     """Draw every figure into ``files``; return their HTML."""
+    group = _workload_groups(df, meta)
     ok = df[df.ok.astype(bool)]
     objectives = [o for o in meta["objectives"] if o in df.columns]
     axes = [a["name"] for a in meta["axes"] if a["name"] in df.columns]
+    per = " for each workload (the values of the axes that change the workload)" if group else ""
     out = []
     if len(ok) and objectives:
         out.append("<h2>Pareto fronts</h2>" + _figure(
-            sp.plot_pareto(df, objectives, files / "pareto"), "Pareto fronts",
-            f"{len(ok)} feasible points; red: the front of each pair; ringed: the front over "
-            f"{', '.join(objectives)}.", base))
+            sp.plot_pareto(df, objectives, files / "pareto", group), "Pareto fronts",
+            f"{len(ok)} feasible points; lines: the front of each pair of objectives{per}; ringed: the front over "
+            f"{', '.join(objectives)}{per}.", base))
         out.append("<h2>Sensitivity</h2>")
         for a in axes:
             sens = sa.sensitivity(df, a, objectives, axes)
@@ -145,13 +161,14 @@ def _figures(df, energy, meta, files: Path, base: Path) -> list[str]:
             wide = summary.pivot(index="axis", columns="objective", values="spread").reset_index()
             out.append("<p>Spread (largest / smallest median over an axis's levels; 1 = no effect):</p>"
                        + _table(wide, list(wide.columns)))
-        front = ok[sa.pareto_mask(ok, objectives)].sort_values(objectives[0]).head(40)
+        front = ok[sa.pareto_mask_by(ok, objectives, group)]
+        front = front.sort_values([group, objectives[0]] if group else [objectives[0]]).head(40)
         table = sa.energy_by_component(energy, front.hash)
         if len(table):
             labels = [f"#{p}" for p in front.set_index("hash").loc[table.index, "point"]]
             out.append("<h2>Energy by component</h2>" + _figure(
                 sp.plot_energy_breakdown(table, labels, files / "energy_breakdown"), "energy by component",
-                "energy of the Pareto-front points (over all objectives), by component.", base))
+                f"energy of the Pareto-front points (over all objectives{per}; at most 40), by component.", base))
     units = [c for c in df.columns if c.startswith("util_")]
     if len(ok) and units and axes:
         binned = df.assign(**{axes[0]: sa.axis_levels(df[axes[0]])})

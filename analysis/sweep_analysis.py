@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["pareto_mask", "axis_levels", "sensitivity", "sensitivity_summary", "energy_by_component", "roofline"]
+__all__ = ["pareto_mask", "pareto_mask_by", "axis_levels", "sensitivity", "sensitivity_summary",
+           "energy_by_component", "roofline"]
 
 _MAX_LEVELS = 12
 _BINS = 8
@@ -25,6 +26,16 @@ def pareto_mask(df: pd.DataFrame, objectives) -> np.ndarray:
         lt = (xs < row).any(axis=1)
         if (le & lt).any():
             mask[i] = False
+    return mask
+
+
+def pareto_mask_by(df: pd.DataFrame, objectives, group: str | None = None) -> np.ndarray:
+    """:func:`pareto_mask` within each value of the column ``group`` (all rows together without one)."""
+    if not group:
+        return pareto_mask(df, objectives)
+    mask = np.zeros(len(df), dtype=bool)
+    for _, idx in df.groupby(group, sort=False).indices.items():
+        mask[idx] = pareto_mask(df.iloc[idx], objectives)
     return mask
 
 

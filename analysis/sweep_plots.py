@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .sweep_analysis import pareto_mask  # noqa: E402
+from .sweep_analysis import pareto_mask, pareto_mask_by  # noqa: E402
 
 __all__ = ["plot_pareto", "plot_sensitivity", "plot_energy_breakdown", "plot_utilization", "plot_roofline",
            "column_label"]
@@ -30,6 +30,10 @@ def column_label(col: str) -> str:
     return col.replace("_", " ")
 
 
+def _name(col: str) -> str:
+    return col.strip("_").replace("_", " ")
+
+
 def _log_if_wide(ax, values, axis="y") -> None:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
@@ -40,40 +44,46 @@ def _log_if_wide(ax, values, axis="y") -> None:
         ax.ticklabel_format(axis=axis, style="sci", scilimits=(-2, 4))
 
 
-def _save(fig, stem) -> list[Path]:
+def _save(fig, stem, layout: bool = True) -> list[Path]:
     stem = Path(stem)
     out = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     fig.savefig(out[0], dpi=110)
     fig.savefig(out[1])
     plt.close(fig)
     return out
 
 
-def plot_pareto(df: pd.DataFrame, objectives, stem) -> list[Path]:
+def plot_pareto(df: pd.DataFrame, objectives, stem, group: str | None = None) -> list[Path]:
     """One panel per pair of (the first three) objectives: every ok point, the 2D front as a step line, and the
-    points on the front over all objectives ringed."""
+    points on the front over all objectives ringed. With ``group`` (a column naming the workload a point runs),
+    fronts are drawn per group, one colour each: designs are compared on the same workload only."""
     ok = df[df.ok.astype(bool)]
     objs = list(objectives)[:3]
     pairs = list(itertools.combinations(objs, 2)) or [(objs[0], objs[0])]
-    full = pareto_mask(ok, objectives) if len(ok) else np.array([], dtype=bool)
+    groups = list(ok.groupby(group, sort=True)) if group else [("all points", ok)]
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(groups))) if group else ["tab:red"]
+    full = pareto_mask_by(ok, objectives, group)
     fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 4), squeeze=False)
     for ax, (x, y) in zip(axes[0], pairs):
-        ax.scatter(ok[x], ok[y], s=10, color="0.7", label="points")
-        if len(ok):
-            front = ok[pareto_mask(ok, [x, y])].sort_values(x)
-            ax.step(front[x], front[y], where="post", color="tab:red", lw=1.5, label=f"front ({len(front)})")
-            ax.scatter(front[x], front[y], s=18, color="tab:red")
-            ax.scatter(ok[x][full], ok[y][full], s=46, facecolors="none", edgecolors="tab:blue",
-                       label=f"front, all objectives ({int(full.sum())})")
+        ax.scatter(ok[x], ok[y], s=8, color="0.75")
+        for c, (name, g) in zip(colours, groups):
+            front = g[pareto_mask(g, [x, y])].sort_values(x)
+            ax.step(front[x], front[y], where="post", color=c, lw=1.3, label=str(name) if group else "front")
+            ax.scatter(front[x], front[y], s=14, color=c)
+        ax.scatter(ok[x][full], ok[y][full], s=46, facecolors="none", edgecolors="black", lw=0.6,
+                   label="front, all objectives")
         _log_if_wide(ax, ok[x], "x")
         _log_if_wide(ax, ok[y], "y")
         ax.set_xlabel(column_label(x))
         ax.set_ylabel(column_label(y))
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Pareto fronts (lower is better)")
-    return _save(fig, stem)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=7, title=_name(group) if group else None)
+    fig.suptitle("Pareto fronts (lower is better)" + (f", per {_name(group)}" if group else ""))
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    return _save(fig, stem, layout=False)
 
 
 def plot_sensitivity(sens: pd.DataFrame, axis: str, objectives, stem) -> list[Path]:
@@ -114,7 +124,7 @@ def plot_energy_breakdown(table: pd.DataFrame, labels, stem) -> list[Path]:
         bottom += v
     ax.set_xticks(np.arange(len(table)), list(labels), rotation=90, fontsize=7)
     ax.set_ylabel("energy (pJ)")
-    ax.set_xlabel("point (Pareto front, by latency)")
+    ax.set_xlabel("point (Pareto front)")
     ax.legend(fontsize=7)
     ax.set_title("energy by component")
     return _save(fig, stem)

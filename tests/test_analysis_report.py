@@ -19,7 +19,7 @@ from einsim.analysis.report_html import build_report
 from einsim.analysis.runner import run_sweep
 from einsim.analysis.store import Store
 from einsim.analysis.sweep import sweep_from_text
-from einsim.analysis.sweep_analysis import pareto_mask, roofline, sensitivity
+from einsim.analysis.sweep_analysis import pareto_mask, pareto_mask_by, roofline, sensitivity
 
 SPEC = """\
 name: report_test
@@ -56,6 +56,12 @@ def test_pareto_mask_matches_brute_force(points):
     expect = [not any(all(q[k] <= p[k] for k in range(3)) and any(q[k] < p[k] for k in range(3)) for q in points)
               for p in points]
     assert list(pareto_mask(df, ["a", "b", "c"])) == expect
+
+
+def test_fronts_per_workload_compare_designs_on_the_same_workload():
+    df = pd.DataFrame({"seq": [1, 1, 2, 2], "lat": [1.0, 2.0, 10.0, 20.0], "area": [2.0, 1.0, 3.0, 4.0]})
+    assert list(pareto_mask(df, ["lat", "area"])) == [True, True, False, False]
+    assert list(pareto_mask_by(df, ["lat", "area"], "seq")) == [True, True, True, False]
 
 
 def test_sensitivity_on_a_grid_isolates_the_axis():
