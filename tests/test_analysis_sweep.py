@@ -92,8 +92,8 @@ def test_example_spec_loads_with_500_points():
     (("values: [128, 256]", "range: {low: 64, high: 512}"),
      "s.yaml:17 axes[2].range: a grid needs the number of levels of a range: add n (e.g. n: 8)"),
     (("mapping: gemm", "mapping: search"), "s.yaml:5 base.mapping: mapping: search needs the mapper (einsim map)"),
-    (("mapping: gemm", "mapping: gemmm"), "s.yaml:5 base.mapping: must be a mapping preset (arch, binding, cascade, "
-                                          "ffn_linear, flat, gemm, unfused) or a mapping YAML path, not 'gemmm'"),
+    (("mapping: gemm", "mapping: gemmm"), "or a mapping YAML path, not 'gemmm'"),
+    (("mapping: gemm", "mapping: gemmm"), "s.yaml:5 base.mapping: must be a mapping preset (arch, binding, "),
     (("values: [64, 128]", "values: [64, -4]"),
      "s.yaml:7 axes[0]: size = -4 makes the arch invalid: units.array2d.rows: must be a positive integer, not -4"),
     (("sizes: {M: 512, K: 256, N: 512}", "sizes: {M: 512, K: 256, N: 512, Q: 3}"),
@@ -320,5 +320,6 @@ def test_whole_spec_axes_swap_presets_before_the_key_axes():
         assert evaluate_point(p.payload)["cycles"] == pytest.approx(float(ref.summary["cycles"]), rel=1e-12)
         assert yaml.safe_load(p.payload["arch_text"])["name"] == v["arch"]
     bad = text.replace("values: [flat, fusemax]", "values: [flat, fusemx]")
-    assert ("s.yaml:7 axes[0]: arch = 'fusemx' makes the arch invalid: arch: must be an architecture preset "
-            "(flat, fusemax) or a YAML path, not 'fusemx'") in errors_of(bad)
+    msg = errors_of(bad)
+    assert "s.yaml:7 axes[0]: arch = 'fusemx' makes the arch invalid: arch: must be an architecture preset (" in msg
+    assert "fusemax" in msg and msg.endswith(") or a YAML path, not 'fusemx'")
