@@ -26,6 +26,7 @@ from einsim.workloads.errors import ErrorList, SpecError, SpecIssue, format_path
 
 from .keypath import parse_key_path, set_path
 from .resolvers import RESOLVERS, resolver_by_ref
+from .roofline import peak_ops_per_s
 from .sweep import SweepSpec
 
 __all__ = ["Point", "resolve_points", "evaluate_point", "spec_hash", "peak_ops_per_s", "model_versions"]
@@ -70,18 +71,6 @@ def spec_hash(spec: dict) -> str:
     """SHA-256 (hex) of the canonical JSON of a resolved spec (keys sorted, no whitespace)."""
     text = json.dumps(_canonical(spec), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def peak_ops_per_s(arch) -> float:
-    """Peak compute: per unit, instances x PEs x one op per pipeline per initiation interval of its fastest op, times
-    the clock.
-
-    An op is one application of a cascade operator (a multiply-accumulate is one op), the unit
-    :func:`einsim.workloads.op_counts` counts in.
-    """
-    per_cycle = sum(u.instances * u.pes * sum(1.0 / min(ops.values()) for ops in u.pipelines.values())
-                    for u in arch.units)
-    return per_cycle * arch.clock_hz
 
 
 def _cascade_file(value: str, folder: Path) -> Path:
