@@ -112,8 +112,9 @@ class GroupPlan:
         return self.dep_idx[self.dep_ptr[t]:self.dep_ptr[t + 1]]
 
 
-def lower(cascade: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec) -> list[GroupPlan]:
-    """Lower every fusion group of ``mapping``; raise Infeasible with the reason if one cannot run."""
+def lower(cascade: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec, *, only=None) -> list[GroupPlan]:
+    """Lower every fusion group of ``mapping`` (or only the group indices in ``only``); raise Infeasible with the
+    reason if one cannot run."""
     names = [e.name for e in cascade.einsums]
     listed = [n for g in mapping.groups if g.einsums is not None for n in g.einsums]
     for n in listed:
@@ -136,6 +137,8 @@ def lower(cascade: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec) -
                                      f"{group_of[pe]}; reorder the groups")
     plans = []
     for gi, (g, ms) in enumerate(zip(mapping.groups, members, strict=True)):
+        if only is not None and gi not in only:
+            continue
         ms = sorted(ms, key=order.get)
         needed_later = {op.tensor for n in names if group_of[n] > gi for op in cascade.einsum(n).inputs}
         plans.append(lower_group(cascade, sizes, arch, mapping, g, ms, needed_later, f"group{gi}"))
