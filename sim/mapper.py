@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
 from einsim.arch.spec import ArchSpec
 from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 from einsim.workloads.errors import SpecError
 
-from .analytical import group_cycles
-from .plan import Infeasible, lower
+from .fastpath import evaluate_group_tiles, group_choices
 from .result import Result
 
 __all__ = ["best_mapping", "best_group_tiles"]
@@ -25,21 +26,18 @@ __all__ = ["best_mapping", "best_group_tiles"]
 def best_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec, group: int):
     """(tiles {(group, loop): tile} with the fewest cycles for ``group``, None) or (None, the first reason a
     candidate was infeasible, preferring one that is not a mere non-dividing tile)."""
-    keys = [(g, i) for g, i in mapping.choices if g == group]
-    cands = [mapping.groups[g].loops[i].candidates for g, i in keys]
-    best, best_cycles, why = None, None, None
-    for combo in itertools.product(*cands):
-        tiles = dict(zip(keys, combo, strict=True))
-        try:
-            plan = lower(workload, sizes, arch, mapping.with_tiles(tiles), only={group})[0]
-        except Infeasible as exc:
-            if why is None or "does not divide" in why:
-                why = str(exc)
-            continue
-        cycles = group_cycles(plan)["cycles"]
-        if best is None or cycles < best_cycles * (1 - 1e-9):
-            best, best_cycles = tiles, cycles
-    return best, (None if best is not None else why)
+    keys = group_choices(mapping, group)
+    combos = np.array(list(itertools.product(*(mapping.groups[g].loops[i].candidates for g, i in keys))),
+                      dtype=np.int64).reshape(-1, len(keys))
+    batch = evaluate_group_tiles(workload, sizes, arch, mapping, group, combos)
+    if not batch.ok.any():
+        reasons = [batch.reasons[r] for r in sorted(batch.reasons)]
+        return None, next((r for r in reasons if "does not divide" not in r), reasons[0] if reasons else "")
+    best = None
+    for row in np.nonzero(batch.ok)[0]:     # rows in candidate order: the largest tiles first, kept on ties
+        if best is None or batch.cycles[row] < batch.cycles[best] * (1 - 1e-9):
+            best = row
+    return dict(zip(keys, (int(t) for t in combos[best]), strict=True)), None
 
 
 def best_mapping(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dict):
