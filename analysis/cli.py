@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "einsim.analysis.cli_workload",
     "einsim.analysis.cli_evaluate",
     "einsim.analysis.cli_simulate",
+    "einsim.analysis.cli_map",
     "einsim.analysis.cli_study",
     "einsim.analysis.cli_sweep",
     "einsim.analysis.cli_report",

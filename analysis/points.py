@@ -242,13 +242,17 @@ def _engine(name: str):
 
 def _evaluate(payload: dict) -> tuple[dict, list]:
     from einsim.arch import arch_from_text
+    from einsim.sim.errors import Infeasible
     from einsim.workloads import cascade_from_text, op_counts, total_ops
 
     cascade = cascade_from_text(payload["cascade_text"], payload["cascade_file"])
     arch = arch_from_text(payload["arch_text"], payload["arch_file"])
     m = payload["mapping"]
     sizes = dict(payload["sizes"])
-    mapping = resolver_by_ref(m["ref"]).resolve(m["data"], cascade, arch, sizes, m["file"])
+    try:
+        mapping = resolver_by_ref(m["ref"]).resolve(m["data"], cascade, arch, sizes, m["file"])
+    except Infeasible as exc:   # a resolver (the mapper) found no feasible mapping: an infeasible point
+        return {"status": "infeasible", "ok": False, "reason": str(exc)}, []
     result = _engine(payload["engine"])(cascade, arch, mapping, sizes)
     row = {"status": "ok" if result.ok else "infeasible", "ok": bool(result.ok), "reason": result.reason}
     row.update({k: (v.item() if hasattr(v, "item") else v) for k, v in result.summary.items()})

@@ -19,7 +19,7 @@ from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 
 from .analytical import group_cycles
-from .plan import GroupPlan, Infeasible, lower
+from .plan import COMPUTE, GroupPlan, Infeasible, lower
 
 __all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_pj"]
 
@@ -27,12 +27,15 @@ __all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_p
 @dataclass(frozen=True, kw_only=True)
 class GroupBatch:
     """Per tile row: ``cycles`` and ``energy_pj`` of the group (NaN where infeasible), ``ok``, and ``reasons``
-    (row -> why it is infeasible)."""
+    (row -> why it is infeasible); ``dram_bytes`` moved (all instances) and ``level_peak_bytes`` (on-chip level ->
+    peak bytes per instance, 0 where the level holds nothing) per row, NaN where infeasible."""
 
     cycles: np.ndarray
     energy_pj: np.ndarray
     ok: np.ndarray
     reasons: dict
+    dram_bytes: np.ndarray | None = None
+    level_peak_bytes: dict | None = None
 
 
 def group_choices(mapping: MappingSpec, group: int) -> list[tuple[int, int]]:
@@ -62,6 +65,8 @@ def evaluate_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping
     cycles = np.full(n, np.nan)
     energy = np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
+    dram = np.full(n, np.nan)
+    peaks = {lvl.name: np.full(n, np.nan) for lvl in arch.on_chip_levels}
     reasons = {}
     for row in range(n):
         m = mapping.with_tiles({k: int(t) for k, t in zip(keys, tiles[row], strict=True)})
@@ -72,5 +77,10 @@ def evaluate_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping
             continue
         cycles[row] = group_cycles(plan)["cycles"]
         energy[row] = plan_energy_pj(arch, plan)
+        moves = plan.kind != COMPUTE
+        dram[row] = float(np.sum(plan.count[moves] * plan.bytes[moves])) * plan.copies
+        for name in peaks:
+            peaks[name][row] = plan.level_peak_bytes.get(name, 0.0)
         ok[row] = True
-    return GroupBatch(cycles=cycles, energy_pj=energy, ok=ok, reasons=reasons)
+    return GroupBatch(cycles=cycles, energy_pj=energy, ok=ok, reasons=reasons, dram_bytes=dram,
+                      level_peak_bytes=peaks)
