@@ -1,7 +1,9 @@
 """`python -m benchmarks [--smoke]`: run every benchmarks/bench_*.py module's run(smoke) and print one table.
 
 Each module exposes ``run(smoke: bool) -> list[dict]`` with rows of keys benchmark, metric, value, unit, target,
-note. Smoke mode runs small sizes so CI finishes in seconds; targets are judged on full runs.
+note, and optionally ``key``: with ``--json`` the rows that have one are printed as one JSON object {key: value}
+(``python -m benchmarks --only mapper --json``). Smoke mode runs small sizes so CI finishes in seconds; targets are
+judged on full runs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes, seconds in all (CI)")
     parser.add_argument("--only", default=None, help="run only bench_<ONLY>")
+    parser.add_argument("--json", action="store_true", help="print {key: value} of the keyed rows as JSON")
     args = parser.parse_args(argv)
     rows, failed = [], []
     for name in _modules():
@@ -45,6 +48,11 @@ def main(argv=None) -> int:
             rows.append({"benchmark": name, "metric": "error", "value": None, "unit": "", "target": "",
                          "note": f"{type(exc).__name__}: {exc}"})
         print(f"{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if args.json:
+        import json
+
+        print(json.dumps({row["key"]: row["value"] for row in rows if row.get("key")}))
+        return 1 if failed else 0
     table = [[_fmt(row.get(c)) for c in COLUMNS] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) if table else len(c) for i, c in enumerate(COLUMNS)]
     print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))

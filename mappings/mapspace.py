@@ -178,17 +178,33 @@ class Mapspace:
 
     # ----- fusion ------------------------------------------------------------------------------------------------
     def _segments(self) -> list[tuple[int, int]]:
+        """Allowed segments: those the fusion constraint (or template) names that read nothing a later Einsum
+        makes (a recurrence such as RD = SLD + RD x PRM cannot be cut between groups)."""
         n = len(self.names)
+        self.cut_reasons: dict = {}
         if self._fixed is not None:
             return list(self._fixed)
         fusion = self.constraints.fusion
         if fusion == "all":
-            return [(0, n)]
-        if fusion == "unfused":
-            return [(i, i + 1) for i in range(n)]
-        if fusion == "any":
-            return [(i, j) for i in range(n) for j in range(i + 1, n + 1)]
-        return self._listed_segments(fusion, ("fusion",), self.constraints.error)
+            cand = [(0, n)]
+        elif fusion == "unfused":
+            cand = [(i, i + 1) for i in range(n)]
+        elif fusion == "any":
+            cand = [(i, j) for i in range(n) for j in range(i + 1, n + 1)]
+        else:
+            cand = self._listed_segments(fusion, ("fusion",), self.constraints.error)
+        self.cut_reasons = {seg: why for seg in cand if (why := self._reads_later(*seg))}
+        return [seg for seg in cand if seg not in self.cut_reasons]
+
+    def _reads_later(self, start: int, end: int) -> str | None:
+        """Why segment [start, end) cannot be a group (an Einsum in it reads what a later group makes), or None."""
+        made = {self.cascade.einsum(n).output.tensor: k for k, n in enumerate(self.names)}
+        for n in self.names[start:end]:
+            for op in self.cascade.einsum(n).inputs:
+                if made.get(op.tensor, -1) >= end:
+                    return (f"{n} reads {op.tensor}, which {self.names[made[op.tensor]]} makes later: a group must "
+                            f"hold both (a recurrence cannot be cut between groups)")
+        return None
 
     def _listed_segments(self, groups, path, error) -> list[tuple[int, int]]:
         pos = {m: i for i, m in enumerate(self.names)}
@@ -244,8 +260,12 @@ class Mapspace:
             if all(self.group_space(i, j).empty is None for i, j in cut):
                 return
         issues = [self.group_space(i, j).empty for i, j in self.segments if self.group_space(i, j).empty]
-        raise SpecError(issues[:1] or [SpecIssue(self.constraints.file, None, "fusion",
-                                                 "no segmentation of the cascade into groups is allowed")])
+        if issues:
+            raise SpecError(issues[:1])
+        why = next(iter(self.cut_reasons.values()), "no segmentation of the cascade into groups is allowed")
+        if self._fixed is not None:
+            raise SpecError([SpecIssue(self.template.source, None, "groups", why)])
+        raise self.constraints.error(("fusion",), f"no cut of the cascade into groups satisfies it: {why}")
 
     # ----- mappings ----------------------------------------------------------------------------------------------
     def mapping(self, partitions, parts, *, name="search", description="") -> MappingSpec:

@@ -81,7 +81,8 @@ class TileSpace:
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         """Tile rows ``[n, loops]`` from chain indices ``[n, ranks]``."""
-        index = np.asarray(index, dtype=np.int64).reshape(-1, len(self.ranks))
+        index = np.asarray(index, dtype=np.int64)
+        index = index.reshape(len(index), len(self.ranks))
         tiles = np.zeros((len(index), len(self.loops)), dtype=np.int64)
         for i, r in enumerate(self.ranks):
             tiles[:, list(self.positions[r])] = self.chains[r][index[:, i]]
@@ -96,7 +97,9 @@ class TileSpace:
 
     def sample_index(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` rows drawn uniformly (with replacement), as chain indices."""
-        return np.stack([rng.integers(0, c, n) for c in self.counts], axis=1).reshape(n, len(self.ranks))
+        if not self.ranks:
+            return np.zeros((n, 0), dtype=np.int64)
+        return np.stack([rng.integers(0, c, n) for c in self.counts], axis=1)
 
     def index_of(self, tiles: np.ndarray) -> np.ndarray | None:
         """Chain indices of one tile row, or None if the row is not in the space."""
@@ -133,7 +136,9 @@ class RowNest:
     def __init__(self, loops: Sequence[str], tiles: np.ndarray, sizes: Mapping[str, int],
                  partitions: Mapping[str, Sequence[str]], instances: int = 1):
         self.loops = tuple(loops)
-        self.tiles = np.asarray(tiles, dtype=np.int64).reshape(-1, len(self.loops))
+        tiles = np.asarray(tiles, dtype=np.int64)
+        tiles = tiles[None, :] if tiles.ndim == 1 else tiles
+        self.tiles = tiles.reshape(len(tiles), len(self.loops))
         self.sizes = dict(sizes)
         self.partitions = {k: tuple(v) for k, v in partitions.items()}
         n_rows = len(self.tiles)

@@ -28,6 +28,8 @@ from .seeds import seed_partition
 __all__ = ["anneal"]
 
 T_START, T_END = 0.05, 1e-4
+#: moves in a row that evaluate nothing (every row pruned or searched) after which the search stops
+IDLE_MOVES = 64
 MOVES = ("structure", "structure", "structure", "structure", "structure", "seed", "deepen", "fusion", "fusion",
          "partition")
 
@@ -167,7 +169,7 @@ def anneal(sr) -> None:
     cur = _score(sr, pidx, state)
     best, stale, idle = cur, 0, 0
     moves = {"structure": _structure_move, "seed": _seed_move, "deepen": _deepen_move, "fusion": _fusion_move}
-    while sr.budget.left() > 0 and idle < 256:
+    while sr.budget.left() > 0 and idle < IDLE_MOVES:
         temp = T_START * (T_END / T_START) ** sr.budget.fraction()
         kind = MOVES[int(sr.rng.integers(len(MOVES)))]
         used = sr.budget.used

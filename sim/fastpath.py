@@ -60,7 +60,8 @@ def evaluate_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping
                          tiles) -> GroupBatch:
     """Evaluate ``group`` of ``mapping`` for every row of ``tiles`` (bound ``sizes``, as from ``bind_sizes``)."""
     keys = group_choices(mapping, group)
-    tiles = np.asarray(tiles, dtype=np.int64).reshape(-1, len(keys))
+    tiles = np.asarray(tiles, dtype=np.int64)
+    tiles = tiles.reshape(len(tiles) if tiles.ndim == 2 else -1, len(keys))   # (n, 0): a group with nothing to choose
     n = len(tiles)
     cycles = np.full(n, np.nan)
     energy = np.full(n, np.nan)

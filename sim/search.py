@@ -100,6 +100,8 @@ class _Searcher:
             rec[s] = ss
             self.budget.pruned += ss.pruned
         before, old = ss.pruned, ss.best
+        seg = self.segment_best(pidx, start, end)
+        ss.cutoff = seg.best.cycles if seg is not None else math.inf
         ss.step(self.budget, rows if rows is not None else self.quota())
         self.budget.pruned += ss.pruned - before
         if ss.best is not old:
@@ -243,9 +245,9 @@ def _count(space: Mapspace, limit: int) -> int:
             gs = space.group_space(i, j)
             if gs.empty is not None:
                 continue
-            for s in gs.structures(limit=limit):
+            for s in gs.structures():
                 t, _ = gs.tile_space(s, sizes)
-                total += t.size if t is not None else 0
+                total += t.size if t is not None else 1   # a structure costs at least a look
                 if total > limit:
                     return total
     return total

@@ -127,6 +127,7 @@ class StructureSearch:
         self.reason = ""            # why no row is feasible (so far)
         self.evaluated = 0
         self.pruned = 0
+        self.cutoff = math.inf      # cycles no row may reach to matter (the segment's best, set by the searcher)
         self.complete = False
         self.tiles, why = self.gs.tile_space(s, self.sizes)
         if self.tiles is None:
@@ -197,8 +198,8 @@ class StructureSearch:
         if self.complete or budget.left() <= 0:
             return 0
         n = min(rows, budget.left(), len(self._queue))
-        if self.best is not None and self.objective.kind == "cycles" and not self.shuffle and len(self._bound):
-            n = min(n, int(np.searchsorted(self._bound, self.best.cycles * (1 - 1e-9))))
+        if self._threshold() < math.inf and len(self._bound):
+            n = min(n, int(np.searchsorted(self._bound, self._threshold() * (1 - 1e-9))))
         if n <= 0:
             self._refill_or_finish()
             return 0
@@ -239,10 +240,15 @@ class StructureSearch:
                 return
         self.complete = not len(self._queue) or self._cut()
 
+    def _threshold(self) -> float:
+        """For cycles: the cycles a row must beat to matter (this structure's best or the segment's)."""
+        if self.objective.kind != "cycles" or self.shuffle:
+            return math.inf
+        return min(self.cutoff, self.best.cycles if self.best is not None else math.inf)
+
     def _cut(self) -> bool:
-        """True if (for cycles) the best bound left is no better than the best found."""
-        return (self.objective.kind == "cycles" and not self.shuffle and self.best is not None and len(self._bound) > 0
-                and self._bound[0] >= self.best.cycles * (1 - 1e-9))
+        """True if (for cycles) the best bound left cannot beat the threshold."""
+        return len(self._bound) > 0 and self._bound[0] >= self._threshold() * (1 - 1e-9)
 
     def score(self) -> float:
         """The objective of the best row (inf if none is feasible yet)."""

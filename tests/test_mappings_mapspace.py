@@ -200,6 +200,8 @@ groups: {SQ: {loopz: 1}}
     ("max_buffer_bytes: {sram: 10}\n", "constraints.yaml:1 max_buffer_bytes.sram: must name an on-chip level of"),
     ("spatial: {array2d: {pes: P}}\n", "constraints.yaml:1 spatial.array2d.pes: must map a dimension of 'array2d'"),
     ("fusion: all\ntiles: {Z: 4}\n", "constraints.yaml:2 tiles.Z: names rank 'Z', which cascade"),
+    ("fusion: unfused\n", "constraints.yaml:1 fusion: no cut of the cascade into groups satisfies it: SPD reads RD, "
+                          "which RD makes later"),
 ])
 def test_a_constraint_that_empties_the_space_is_named(text, message):
     c = load_cascade("attention_1pass")
