@@ -5,7 +5,8 @@ from .evaluate import evaluate, evaluate_fixed
 from .mapper import best_mapping
 from .plan import GroupPlan, Infeasible, lower
 from .result import Result
+from .search import SearchResult, search
 from .simulate import simulate
 
 __all__ = ["evaluate", "evaluate_fixed", "best_mapping", "Result", "GroupPlan", "Infeasible", "lower",
-           "group_cycles", "simulate"]
+           "group_cycles", "simulate", "search", "SearchResult"]

@@ -13,7 +13,9 @@ the structures it makes (:class:`einsim.sim.tilesearch.StructureSearch`, a batch
 
 A move is kept if it lowers the score, else with probability exp(-d / T) for d the rise of the log score and T
 falling geometrically from 0.05 to 1e-4 over the budget; every 64 moves without a new best the state returns to
-the best mapping found. The best mapping reported is assembled from everything searched, not only the last state.
+the best mapping found. The search stops early when (for cycles) the best mapping reaches the workload's lower
+bound, or when 64 moves in a row find nothing left to evaluate. The best mapping reported is assembled from
+everything searched, not only the last state.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ def anneal(sr) -> None:
     cur = _score(sr, pidx, state)
     best, stale, idle = cur, 0, 0
     moves = {"structure": _structure_move, "seed": _seed_move, "deepen": _deepen_move, "fusion": _fusion_move}
-    while sr.budget.left() > 0 and idle < IDLE_MOVES:
+    while sr.budget.left() > 0 and idle < IDLE_MOVES and not sr.at_bound():
         temp = T_START * (T_END / T_START) ** sr.budget.fraction()
         kind = MOVES[int(sr.rng.integers(len(MOVES)))]
         used = sr.budget.used

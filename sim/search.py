@@ -77,6 +77,7 @@ class _Searcher:
         self.space, self.objective, self.budget, self.rng = space, objective, budget, rng
         self.exhaustive, self.random_rows = exhaustive, random_rows
         self.records: dict = {}         # (partition index, start, end) -> {structure: StructureSearch}
+        self.lower_bound: LowerBound | None = None
         self._seeds: dict = {}
         self.trace: list = []
 
@@ -107,6 +108,11 @@ class _Searcher:
         if ss.best is not old:
             self._note()
         return ss
+
+    def at_bound(self) -> bool:
+        """True if the best mapping's cycles reach the workload's lower bound (nothing can be faster)."""
+        return (self.objective.kind == "cycles" and bool(self.trace) and self.lower_bound is not None
+                and self.trace[-1][3] <= self.lower_bound.cycles * (1 + 1e-9))
 
     def _note(self) -> None:
         """Record the best whole mapping if it improved."""
@@ -275,13 +281,14 @@ def search(cascade: Cascade, arch: ArchSpec, sizes, *, constraints: Constraints 
         method = "exhaustive" if evaluations is not None and _count(space, evaluations) <= evaluations else "anneal"
     sr = _Searcher(space, objective, budget, np.random.default_rng(seed), exhaustive=method == "exhaustive",
                    random_rows=method == "random")
+    sr.lower_bound = workload_lower_bound(space)
     {"exhaustive": _exhaustive, "random": _random, "anneal": anneal}[method](sr)
     return _finish(sr, method, t0)
 
 
 def _finish(sr: _Searcher, method: str, t0: float) -> SearchResult:
     space = sr.space
-    lb = workload_lower_bound(space)
+    lb = sr.lower_bound
     best = sr.best()
     common = dict(evaluated=sr.budget.used, pruned=sr.budget.pruned, structures=sr.structures, lower_bound=lb,
                   method=method, objective=sr.objective)
