@@ -19,7 +19,7 @@ from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 
 from .analytical import group_cycles
-from .plan import GroupPlan, Infeasible, lower
+from .plan import GroupPlan, Infeasible, group_members, lower_group_rows
 
 __all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_pj"]
 
@@ -55,22 +55,45 @@ def plan_energy_pj(arch: ArchSpec, plan: GroupPlan) -> float:
 
 def evaluate_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec, group: int,
                          tiles) -> GroupBatch:
-    """Evaluate ``group`` of ``mapping`` for every row of ``tiles`` (bound ``sizes``, as from ``bind_sizes``)."""
+    """Evaluate ``group`` of ``mapping`` for every row of ``tiles`` (bound ``sizes``, as from ``bind_sizes``): the
+    group is lowered once for all rows (:func:`einsim.sim.plan.lower_group_rows`), then timed row by row; rows that
+    need a structure of their own (a spill) are lowered again on their own."""
     keys = group_choices(mapping, group)
     tiles = np.asarray(tiles, dtype=np.int64).reshape(-1, len(keys))
     n = len(tiles)
-    cycles = np.full(n, np.nan)
-    energy = np.full(n, np.nan)
-    ok = np.zeros(n, dtype=bool)
-    reasons = {}
-    for row in range(n):
-        m = mapping.with_tiles({k: int(t) for k, t in zip(keys, tiles[row], strict=True)})
-        try:
-            plan = lower(workload, sizes, arch, m, only={group})[0]
-        except Infeasible as exc:
-            reasons[row] = str(exc)
-            continue
-        cycles[row] = group_cycles(plan)["cycles"]
-        energy[row] = plan_energy_pj(arch, plan)
-        ok[row] = True
-    return GroupBatch(cycles=cycles, energy_pj=energy, ok=ok, reasons=reasons)
+    out = GroupBatch(cycles=np.full(n, np.nan), energy_pj=np.full(n, np.nan), ok=np.zeros(n, dtype=bool),
+                     reasons={})
+    try:
+        members, later = group_members(workload, mapping)[group]
+    except Infeasible as exc:
+        out.reasons.update(dict.fromkeys(range(n), str(exc)))
+        return out
+    g = mapping.groups[group]
+    full = np.array([[lp.tile or 0 for lp in g.loops]] * n, dtype=np.int64).reshape(n, len(g.loops))
+    for c, (_, loop) in enumerate(keys):
+        full[:, loop] = tiles[:, c]
+    _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full, np.arange(n), out)
+    return out
+
+
+def _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full, index, out: GroupBatch) -> None:
+    """Lower and time the rows ``full`` (their indices into ``out``: ``index``), deferred rows one by one."""
+    try:
+        batch = lower_group_rows(workload, sizes, arch, mapping, mapping.groups[group], members, later,
+                                 f"group{group}", full)
+    except Infeasible as exc:
+        out.reasons.update(dict.fromkeys(index.tolist(), str(exc)))
+        return
+    for r in range(len(index)):
+        if batch.rows.ok[r]:
+            plan = batch.row(r)
+            out.cycles[index[r]] = group_cycles(plan)["cycles"]
+            out.energy_pj[index[r]] = plan_energy_pj(arch, plan)
+            out.ok[index[r]] = True
+        elif r in batch.rows.reasons:
+            out.reasons[int(index[r])] = batch.rows.reasons[r]
+    deferred = batch.rows.deferred
+    if deferred is not None and len(index) > 1:
+        for r in np.nonzero(deferred)[0]:
+            _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full[r:r + 1], index[r:r + 1],
+                           out)

@@ -177,7 +177,7 @@ def _add_carries(df: Dataflow, nest: Nest, pending) -> None:
         k = d.level
         j = max((j for j in range(k) if nest.loop_ranks[j] == rank), default=None)
         if j is not None:   # else the whole recurrence runs inside one task
-            d.carry.append((df.task_of[df.produced[tensor]], int(nest.trips[j + 1:k].prod()), j))
+            d.carry.append((df.task_of[df.produced[tensor]], nest.trips[:, j + 1:k].prod(axis=1), j))
 
 
 def _add_reloads(df: Dataflow, cascade, einsums, nest: Nest) -> None:

@@ -14,29 +14,31 @@ How long a tile occupies a unit is a rule of the unit's kind, looked up in ``TIL
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from einsim.arch.spec import UnitSpec
 from einsim.workloads import einsum_ops
 from einsim.workloads.cascade import Einsum
 
 from .errors import Infeasible
-from .nest import Nest
+from .nest import Nest, prod
 
 __all__ = ["UnitWork", "unit_work", "TILE_TIMING"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnitWork:
-    """One tile of an Einsum on one unit instance: ``native`` ops per point, ``points`` of the tile, ``cycles`` the
-    unit is occupied, ``latency`` further cycles until the result is ready, ``busy`` PE-cycles of work."""
+    """One tile of an Einsum on one unit instance, per row (see :mod:`einsim.sim.nest`): ``native`` ops per point,
+    ``points`` of the tile, ``cycles`` the unit is occupied, ``latency`` further cycles until the result is ready,
+    ``busy`` PE-cycles of work."""
 
     native: dict
-    points: int
-    cycles: float
-    latency: float
-    busy: float
+    points: np.ndarray
+    cycles: np.ndarray
+    latency: np.ndarray
+    busy: np.ndarray
 
 
 def native_ops_per_point(e: Einsum, unit: UnitSpec, sizes: dict, arch_name: str) -> dict[str, float]:
@@ -76,20 +78,32 @@ def _spatial_extents(e: Einsum, unit: UnitSpec, spatial: dict, ext: dict, where:
     return out
 
 
+def reduction_latency(unit: UnitSpec, extent: np.ndarray) -> np.ndarray:
+    """Cycles for a reduction spread across ``extent`` PEs of one spatial dimension to drain, per row (see
+    :meth:`einsim.arch.spec.UnitSpec.reduction_latency`)."""
+    extent = np.asarray(extent, dtype=np.int64)
+    if unit.spatial_reduction == "tree":
+        drain = np.ceil(np.log2(np.maximum(extent, 1))).astype(np.int64)
+    else:
+        drain = extent
+    return np.where(extent <= 1, 0, drain)
+
+
 def pipelined_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: dict, where: str) -> UnitWork:
     """A tile on a PE array or vector unit (see the module docstring)."""
     ii = _initiation_interval(unit, native)
     mapped = _spatial_extents(e, unit, spatial, ext, where)
-    steps = 1
-    lat = 0.0
+    rows = len(next(iter(ext.values())))
+    steps = np.ones(rows, dtype=np.int64)
+    lat = np.zeros(rows)
     for dim, (rank, x) in mapped.items():
-        steps *= math.ceil(x / unit.dims[dim])
+        steps = steps * -(-x // unit.dims[dim])
         if rank in e.reduced:
-            lat += unit.reduction_latency(min(x, unit.dims[dim]))
+            lat = lat + reduction_latency(unit, np.minimum(x, unit.dims[dim]))
     used = {rank for rank, _ in mapped.values()}
-    steps *= math.prod(v for r, v in ext.items() if r not in used)
-    lat += max((unit.op_latency.get(op, 0) for op in native), default=0)
-    pts = math.prod(ext.values())
+    steps = steps * prod((v for r, v in ext.items() if r not in used), rows)
+    lat = lat + max((unit.op_latency.get(op, 0) for op in native), default=0)
+    pts = prod(ext.values(), rows)
     return UnitWork(native=native, points=pts, cycles=steps * ii, latency=lat, busy=pts * ii)
 
 
@@ -108,19 +122,22 @@ def systolic_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: d
     mapped = _spatial_extents(e, unit, spatial, ext, where)
     roles = dict(zip(("rows", "cols", "streamed"), _GEMM_ROLES[unit.systolic.get("dataflow", "ws")], strict=True))
     used = {rank for rank, _ in mapped.values()}
+    rows = len(next(iter(ext.values())))
     size = {roles[d]: x for d, (_, x) in mapped.items()}
-    size[roles["streamed"]] = math.prod(v for r, v in ext.items() if r not in used)
+    size[roles["streamed"]] = prod((v for r, v in ext.items() if r not in used), rows)
     for d in ("rows", "cols"):
-        size.setdefault(roles[d], 1)
+        size.setdefault(roles[d], np.ones(rows, dtype=np.int64))
     reduced_dim = next((d for d, (rank, _) in mapped.items() if rank in e.reduced), "streamed")
     if roles[reduced_dim] != "k" or any(rank in e.reduced for d, (rank, _) in mapped.items() if roles[d] != "k"):
         raise Infeasible(f"{where}: on a {unit.systolic.get('dataflow', 'ws')} systolic array the reduced rank of "
                          f"{e.name} must run along its {'rows' if roles['rows'] == 'k' else 'streamed operand'}; "
                          f"map the spatial dimensions accordingly")
     spec = SystolicArraySpec(rows=unit.dims["rows"], cols=unit.dims["cols"], **dict(unit.systolic))
-    t = tile_timing(spec, size["m"], size["k"], size["n"])
-    pts = math.prod(ext.values())
-    return UnitWork(native=native, points=pts, cycles=float(t.occupancy), latency=float(t.latency), busy=float(pts))
+    timing = [tile_timing(spec, int(m), int(k), int(n)) for m, k, n in zip(size["m"], size["k"], size["n"],
+                                                                             strict=True)]
+    pts = prod(ext.values(), rows)
+    return UnitWork(native=native, points=pts, cycles=np.array([float(t.occupancy) for t in timing]),
+                    latency=np.array([float(max(t.latency, 0)) for t in timing]), busy=pts.astype(np.float64))
 
 
 #: unit kind -> the rule that times one tile on it
