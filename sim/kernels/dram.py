@@ -146,9 +146,9 @@ def timing_rules(spec, row_buffers: int) -> tuple[np.ndarray, np.ndarray]:
 # timing state: nbk[bank, cmd], nbg[bankgroup, cmd], nrk[rank, cmd], nch[cmd] = first legal cycle
 # --------------------------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _earliest(kind, r, g, b, T, faw, faw_head, cfg):
-    """First cycle at which the timing tables and the activation window allow ``kind`` (T rows: banks, bank
-    groups, ranks, channel)."""
+def _earliest(kind, r, g, b, T, cfg):
+    """First cycle at which the timing tables allow ``kind`` (T rows: banks, bank groups, ranks, channel; the
+    activation window is folded into the rank rows of ACT and G_ACT)."""
     R, G, BPG = cfg[0], cfg[1], cfg[2]
     NB, NG = R * G * BPG, R * G
     e = T[NB + NG + R, kind]
@@ -167,13 +167,6 @@ def _earliest(kind, r, g, b, T, faw, faw_head, cfg):
                 e = T[gi * BPG + k, kind]
     elif T[gi * BPG + b, kind] > e:
         e = T[gi * BPG + b, kind]
-    if kind == ACT or kind == G_ACT:
-        need = 1
-        if kind == G_ACT:
-            need = min(BPG, 4)
-        f = faw[r, (faw_head[r] - (5 - need)) % 4] + cfg[7]
-        if f > e:
-            e = f
     return e
 
 
@@ -209,13 +202,21 @@ def _apply_rules(p, r, g, b, t, rules, rule_start, T, faw, faw_head, cfg):
         n, v = rules[i, 1], t + rules[i, 3]
         if v > T[NB + NG + R, n]:
             T[NB + NG + R, n] = v
-    if p == ACT or p == G_ACT:
+    if p == ACT or p == G_ACT:  # four-activate window: a G_ACT activates min(banks_per_group, 4) banks
         cnt = 1
         if p == G_ACT:
             cnt = min(BPG, 4)
         for _ in range(cnt):
             faw[r, faw_head[r]] = t
             faw_head[r] = (faw_head[r] + 1) % 4
+        # an ACT needs the 4th newest activation tFAW old, a G_ACT the (5 - cnt)-th newest
+        h = faw_head[r]
+        v = faw[r, h] + cfg[7]
+        if v > T[NB + NG + r, ACT]:
+            T[NB + NG + r, ACT] = v
+        v = faw[r, (h + min(BPG, 4) - 1) % 4] + cfg[7]
+        if v > T[NB + NG + r, G_ACT]:
+            T[NB + NG + r, G_ACT] = v
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -272,6 +273,73 @@ def _close_step(bi, open_row, open_pim, pb, cfg):
     if cfg[3] == 1 and open_pim[bi] and _bg_all_pim(bi // BPG, -1, open_row, open_pim, pb, BPG):
         return G_PRE
     return PRE
+
+
+@njit(cache=True, inline="always")
+def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_next, open_row, open_pim, hitq,
+                     hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP, cand_n, cand_s, cand_k, cand_q, cfg):
+    """Bank bi's candidate commands into row ci0 of the cand_* arrays: its oldest read hit, oldest write hit and
+    oldest non-hit of each needed kind (PRE or the close of a PIM row; ACT; G_PRE when the PIM buffer holds the
+    request's row), scanning its request list from slot s0 (only that slot if only_first)."""
+    orow, popen = open_row[bi, 0], open_pim[bi]
+    hits_ok = orow >= 0 and not popen and not (tile_active and orow == tile_row)
+    n_rd, n_wr = 0, 0
+    if hits_ok:
+        n_wr = hitq_w[bi]
+        n_rd = hitq[bi] - n_wr
+    close_kind = -1
+    if orow >= 0:
+        if popen:
+            close_kind = _close_step(bi, open_row, open_pim, pb, cfg)
+        elif hitq[bi] == 0 or hits_since[bi] >= CAP:
+            close_kind = PRE
+    want_other = (orow >= 0 and close_kind >= 0 and (bn[bi] > hitq[bi] or only_first)) or orow < 0
+    rd_s, wr_s, cl_s, act_s, gp_s = -1, -1, -1, -1, -1
+    sl = s0
+    while sl >= 0:
+        row = slot_row[sl]
+        if tile_active and row == tile_row:
+            pass
+        elif row == orow and not popen:
+            if slot_w[sl]:
+                if wr_s < 0:
+                    wr_s = sl
+            elif rd_s < 0:
+                rd_s = sl
+        elif want_other:
+            if orow >= 0:
+                if cl_s < 0:
+                    cl_s = sl
+            elif pb == 1 and open_row[bi, 1] == row:
+                if gp_s < 0:
+                    gp_s = sl
+            elif act_s < 0:
+                act_s = sl
+        if only_first:
+            break
+        done = (rd_s >= 0 or n_rd == 0) and (wr_s >= 0 or n_wr == 0)
+        if orow >= 0:
+            done = done and (cl_s >= 0 or not want_other)
+        else:
+            done = done and act_s >= 0 and (gp_s >= 0 or pb == 0 or open_row[bi, 1] < 0)
+        if done:
+            break
+        sl = slot_next[sl]
+    n = 0
+    for ci in range(5):
+        sl, need = rd_s, RD
+        if ci == 1:
+            sl, need = wr_s, WR
+        elif ci == 2:
+            sl, need = cl_s, close_kind
+        elif ci == 3:
+            sl, need = act_s, ACT
+        elif ci == 4:
+            sl, need = gp_s, G_PRE
+        if sl >= 0:
+            cand_s[ci0, n], cand_k[ci0, n], cand_q[ci0, n] = sl, need, slot_req[sl]
+            n += 1
+    cand_n[ci0] = n
 
 
 @njit(cache=True)
@@ -377,6 +445,11 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
         na = 0
         hitq_w = np.zeros(NB, dtype=np.int64)
         bn = np.zeros(NB, dtype=np.int64)
+        dirty = np.ones(NB, dtype=np.bool_)
+        cand_n = np.zeros(NB + 1, dtype=np.int64)
+        cand_s = np.zeros((NB + 1, 5), dtype=np.int64)
+        cand_k = np.zeros((NB + 1, 5), dtype=np.int64)
+        cand_q = np.zeros((NB + 1, 5), dtype=np.int64)
         open_pim = np.zeros(NB, dtype=np.bool_)
         hitq = np.zeros(NB, dtype=np.int64)
         hits_since = np.zeros(NB, dtype=np.int64)
@@ -417,6 +490,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     alist[na] = bi
                     na += 1
                 btail[bi] = sl
+                dirty[bi] = True
                 bn[bi] += 1
                 rank_q[req_rank[q]] += 1
                 if open_row[bi, 0] == req_row[q] and not open_pim[bi]:
@@ -449,7 +523,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                             pb == 0 and _bg_all_pim(gi, -1, open_row, open_pim, pb, BPG))
                         if whole:
                             any_open = True
-                            e = _earliest(G_PRE, rr, gg, -1, T, faw, faw_head, cfg)
+                            e = _earliest(G_PRE, rr, gg, -1, T, cfg)
                             if e <= t:
                                 kind, kr, kg, src = G_PRE, rr, gg, 0
                                 break
@@ -459,13 +533,13 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         for k in range(BPG):
                             if open_row[gi * BPG + k, 0] >= 0:
                                 any_open = True
-                                e = _earliest(PRE, rr, gg, k, T, faw, faw_head, cfg)
+                                e = _earliest(PRE, rr, gg, k, T, cfg)
                                 if e <= t:
                                     kind, kr, kg, kb, src = PRE, rr, gg, k, 0
                                     break
                                 nxt = min(nxt, e)
                     if kind < 0 and not any_open:
-                        e = _earliest(REF, rr, -1, -1, T, faw, faw_head, cfg)
+                        e = _earliest(REF, rr, -1, -1, T, cfg)
                         if e <= t:
                             kind, kr, src = REF, rr, 0
                         else:
@@ -490,6 +564,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     if not ok:
                         break
                     tile_active, tile_row, tile_left, tile_col, comps_done = True, pim_row[pptr], pim_arg[pptr], 0, 0
+                    for bi in range(NB):
+                        dirty[bi] = True
                     pim_done[pptr] = t
                     pptr += 1
                     continue
@@ -526,7 +602,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         kind = -1
                         continue
                     kind = k
-                e = _earliest(kind, kr, kg, kb, T, faw, faw_head, cfg)
+                e = _earliest(kind, kr, kg, kb, T, cfg)
                 if kind == READRES and first_comp + FILL > e:
                     e = first_comp + FILL
                 if e <= t:
@@ -535,8 +611,9 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     nxt = min(nxt, e)
                     kind = -1
                 break
-            # 3. DRAM requests (per-bank lists in age order; the oldest ready column command, else the oldest
-            #    ready ACT / PRE: the same choice as scanning the whole queue in age order)
+            # 3. DRAM requests: the oldest ready column command, else the oldest ready ACT / PRE (the same choice as
+            #    scanning the whole queue in age order). Each bank's candidates (its oldest read hit, write hit and
+            #    non-hit) are cached until the bank's state or queue changes.
             if kind < 0 and not (single and tile_active) and qlen > 0:
                 bc_q, bc_s, bc_k, bo_q, bo_s, bo_k = _BIG, -1, -1, _BIG, -1, -1
                 n_banks = na
@@ -544,83 +621,38 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     n_banks = 1
                 for ai in range(n_banks):
                     if fcfs:
-                        s0 = req_slot[fc_next]
-                        bi = slot_bi[s0]
+                        sl = req_slot[fc_next]
+                        bi = slot_bi[sl]
+                        ci0 = NB
+                        _bank_candidates(bi, ci0, sl, True, slot_req, slot_row, slot_w, slot_next, open_row,
+                                         open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
+                                         cand_n, cand_s, cand_k, cand_q, cfg)
                     else:
                         bi = alist[ai]
-                        s0 = bhead[bi]
+                        ci0 = bi
                     rr = bi // (G * BPG)
                     if pending[rr]:
                         continue
+                    if not fcfs and dirty[bi]:
+                        _bank_candidates(bi, bi, bhead[bi], False, slot_req, slot_row, slot_w, slot_next, open_row,
+                                         open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
+                                         cand_n, cand_s, cand_k, cand_q, cfg)
+                        dirty[bi] = False
                     gg, bb = (bi // BPG) % G, bi % BPG
-                    orow, popen = open_row[bi, 0], open_pim[bi]
-                    hits_ok = orow >= 0 and not popen and not (tile_active and orow == tile_row)
-                    n_rd, n_wr = 0, 0
-                    if hits_ok:
-                        n_wr = hitq_w[bi]
-                        n_rd = hitq[bi] - n_wr
-                    close_kind = -1
-                    if orow >= 0:
-                        if popen:
-                            close_kind = _close_step(bi, open_row, open_pim, pb, cfg)
-                        elif hitq[bi] == 0 or hits_since[bi] >= CAP:
-                            close_kind = PRE
-                    want_other = (orow >= 0 and close_kind >= 0 and bn[bi] > hitq[bi]) or orow < 0
-                    rd_s, wr_s, cl_s, act_s, gp_s = -1, -1, -1, -1, -1
-                    sl = s0
-                    while sl >= 0:
-                        row = slot_row[sl]
-                        if tile_active and row == tile_row:
-                            pass
-                        elif row == orow and not popen:
-                            if slot_w[sl]:
-                                if wr_s < 0:
-                                    wr_s = sl
-                            elif rd_s < 0:
-                                rd_s = sl
-                        elif want_other:
-                            if orow >= 0:
-                                if cl_s < 0:
-                                    cl_s = sl
-                            elif pb == 1 and open_row[bi, 1] == row:
-                                if gp_s < 0:
-                                    gp_s = sl
-                            elif act_s < 0:
-                                act_s = sl
-                        if fcfs:
-                            break
-                        done_scan = (rd_s >= 0 or n_rd == 0) and (wr_s >= 0 or n_wr == 0)
-                        if orow >= 0:
-                            done_scan = done_scan and (cl_s >= 0 or not want_other)
-                        else:
-                            done_scan = done_scan and act_s >= 0 and (gp_s >= 0 or pb == 0 or open_row[bi, 1] < 0)
-                        if done_scan:
-                            break
-                        sl = slot_next[sl]
-                    for ci in range(5):
-                        sl, need = rd_s, RD
-                        if ci == 1:
-                            sl, need = wr_s, WR
-                        elif ci == 2:
-                            sl, need = cl_s, close_kind
-                        elif ci == 3:
-                            sl, need = act_s, ACT
-                        elif ci == 4:
-                            sl, need = gp_s, G_PRE
-                        if sl < 0:
-                            continue
-                        q = slot_req[sl]
-                        if ci < 2:
+                    for ci in range(cand_n[ci0]):
+                        need, q = cand_k[ci0, ci], cand_q[ci0, ci]
+                        col = need == RD or need == WR
+                        if col:
                             if bc_q < q:
                                 continue
                         elif bc_q < _BIG or bo_q < q:
                             continue
-                        e = _earliest(need, rr, gg, bb, T, faw, faw_head, cfg)
+                        e = _earliest(need, rr, gg, bb, T, cfg)
                         if e <= t:
-                            if ci < 2:
-                                bc_q, bc_s, bc_k = q, sl, need
+                            if col:
+                                bc_q, bc_s, bc_k = q, cand_s[ci0, ci], need
                             else:
-                                bo_q, bo_s, bo_k = q, sl, need
+                                bo_q, bo_s, bo_k = q, cand_s[ci0, ci], need
                         else:
                             nxt = min(nxt, e)
                 pick, pk = bc_s, bc_k
@@ -637,7 +669,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         rr = bi // (G * BPG)
                         if pending[rr]:
                             continue
-                        e = _earliest(PRE, rr, (bi // BPG) % G, bi % BPG, T, faw, faw_head, cfg)
+                        e = _earliest(PRE, rr, (bi // BPG) % G, bi % BPG, T, cfg)
                         if e <= t:
                             kind, kr, kg, kb, src = PRE, rr, (bi // BPG) % G, bi % BPG, 3
                             break
@@ -654,7 +686,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                 t = max(t + 1, nxt)
                 continue
             # ---- issue ---------------------------------------------------------------------------------------
-            tr = _grow(tr, nt)
+            if nt == tr.shape[0]:
+                tr = _grow(tr, nt)
             if kind == COMP or kind == READRES:
                 kr, kg, kb = -1, -1, -1
             elif kind == G_ACT or kind == G_PRE:
@@ -672,6 +705,9 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
             counters[c, kind] += 1
             _apply_rules(kind, max(kr, 0), max(kg, 0), max(kb, 0), t, rules, rule_start, T, faw, faw_head, cfg)
             done_at = t + 1
+            if kind == ACT or kind == PRE or kind == G_ACT or kind == G_PRE:
+                for bi in range((kr * G + kg) * BPG, (kr * G + kg + 1) * BPG):
+                    dirty[bi] = True
             if kind == ACT:
                 bi = (kr * G + kg) * BPG + kb
                 open_row[bi, 0] = krow
@@ -762,6 +798,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         alist[apos[bi]] = moved
                         apos[moved] = apos[bi]
                     bn[bi] -= 1
+                    dirty[bi] = True
                     rank_q[kr] -= 1
                     free[n_free] = sq
                     n_free += 1
@@ -779,6 +816,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         tile_left -= 1
                         if tile_left <= 0:
                             tile_active = False
+                            for bi in range(NB):
+                                dirty[bi] = True
                         pim_done[pptr] = done_at
                         pptr += 1
                 elif k == _GWRITE_ROW:
