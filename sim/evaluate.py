@@ -69,7 +69,7 @@ def count_accesses(plans: list[GroupPlan]) -> Accesses:
         wr += float(np.sum(c[p.kind == STORE] * p.bytes[p.kind == STORE]))
         for t in range(p.n_tasks):
             r = p.resources[p.resource[t]]
-            pe_cycles[r] += c[t] * p.busy[t]
+            pe_cycles[p.task_unit[t] if p.task_unit else r] += c[t] * p.busy[t]
             activity.append((p.name, p.task_einsum[t], p.task_name[t], r, float(c[t]), float(c[t] * p.cycles[t]),
                              float(c[t] * p.busy[t])))
     return Accesses(counts=dict(counts), dram_read_bytes=rd, dram_write_bytes=wr, pe_cycles=dict(pe_cycles),

@@ -12,7 +12,9 @@ latency from it and the event engine simulates it tile by tile, so its meaning i
   per iteration of loop k: its ``phase -1`` tasks, the iterations of loop k + 1, its ``phase +1`` tasks; equally,
   the instances due at each innermost iteration (a ``phase -1`` task at the first of its block, ``+1`` at the last)
   in program order.
-- ``resource[t]`` indexes ``resources`` (the units, then ``dram``). A task occupies its resource for
+- ``task_unit[t]`` is the unit whose PEs do a compute task's work (utilization is counted there; "" for transfers).
+- ``resource[t]`` indexes ``resources`` (the units, then ``dram``; a PIM unit with one row buffer per bank holds
+  ``dram``, see :attr:`einsim.arch.spec.UnitSpec.resource`). A task occupies its resource for
   ``cycles[t]`` (occupancy; the resource can start its next task after it) and its result is available
   ``latency[t]`` cycles after that (pipeline drain, e.g. a reduction through a chain of PEs).
 - ``dep_ptr``/``dep_idx`` (CSR): task t starts after every task ``dep_idx[dep_ptr[t]:dep_ptr[t+1]]`` of the same
@@ -98,6 +100,7 @@ class GroupPlan:
     instances: int = 1
     copies: float = 1.0
     concurrent: int = 1
+    task_unit: tuple[str, ...] = ()     # the unit whose PEs do each task's work ("" for transfers)
 
     @property
     def n_tasks(self) -> int:
@@ -252,6 +255,7 @@ def _pack(df, nest, occ, arch: ArchSpec, g: Group, name) -> PlanBatch:
         name=name, pipeline=g.pipeline, loop_ranks=nest.loop_ranks, resources=resources,
         resource_pes=arr([u.pes for u in arch.units] + [0], np.int64),
         task_name=tuple(t.name for t in T), task_einsum=tuple(t.einsum for t in T),
+        task_unit=tuple(t.unit for t in T),
         kind=arr([t.kind for t in T], np.int8), resource=arr([res_index[t.resource] for t in T], np.int32),
         level=arr([t.level for t in T], np.int32), phase=arr([t.phase for t in T], np.int8),
         dep_ptr=dep_ptr, dep_idx=arr(dep_idx, np.int64),

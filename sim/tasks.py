@@ -30,6 +30,7 @@ class Task:
     bytes: object = 0.0
     busy: object = 0.0
     einsum: str = ""
+    unit: str = ""                              # the unit whose PEs do the work ("" for a transfer)
     tensor: str = ""
     deps: list = field(default_factory=list)
     carry: list = field(default_factory=list)   # (source task, distance per row, carried loop)

@@ -9,7 +9,10 @@ How long a tile occupies a unit is a rule of the unit's kind, looked up in ``TIL
   deepest op pipeline used (``op_latency``).
 - ``systolic_array``: the tile is a GEMM (m x k times k x n) whose occupancy and drain come from the closed form of the
   array's microarchitecture (:mod:`einsim.sim.systolic_timing`); which ranks play m, k and n follows the dataflow:
-  WS rows = k, cols = n, streamed = m; OS rows = m, cols = n, streamed = k; IS rows = k, cols = m, streamed = n.
+  WS rows = k, cols = n, streamed = m; OS rows = m, cols = n, streamed = k; IS rows = k, cols = m, streamed = n. A
+  tile whose last result leaves before the array takes the next tile (a negative drain) counts no drain.
+- ``pim``: the tile is GEMVs on one DRAM channel's banks, each timed by the command-level model of the unit's DRAM
+  device (:func:`pim_tile`).
 """
 
 from __future__ import annotations
@@ -140,9 +143,46 @@ def systolic_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: d
                     latency=np.array([float(max(t.latency, 0)) for t in timing]), busy=pts.astype(np.float64))
 
 
+def _gemv_roles(e: Einsum, where: str):
+    """(matrix operand, vector operand) of a GEMV-shaped Einsum: the matrix holds an output rank the vector lacks."""
+    if len(e.inputs) != 2 or not e.reduced:
+        raise Infeasible(f"{where}: a pim unit computes matrix-vector products (two operands, a sum over a rank); "
+                         f"{e.name} is not one; bind it to another unit")
+    out = set(e.output.ranks)
+    for mat, vec in (e.inputs, e.inputs[::-1]):
+        if (set(mat.ranks) & out) - set(vec.ranks):
+            return mat, vec
+    raise Infeasible(f"{where}: {e.name} has no matrix operand (an input with an output rank the other lacks)")
+
+
+def pim_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: dict, where: str) -> UnitWork:
+    """A GEMV tile on one PIM channel: for every pair of a matrix and a vector in the tile, the command-level
+    model's GEMV cycles (:func:`einsim.sim.dram_timing.pim_gemv_cycles`) with the matrix's output ranks as its rows
+    and the reduced ranks as its columns; the GEMVs of a tile run one after the other on the channel."""
+    from einsim.arch.dram import load_dram
+
+    from .dram_timing import pim_gemv_cycles
+
+    if set(native) != {"mac"}:
+        raise Infeasible(f"{where}: a pim unit runs sums of products (MACs); {e.name} needs {native}")
+    mat, vec = _gemv_roles(e, where)
+    rows_n = len(next(iter(ext.values())))
+    out_only = [r for r in e.output.ranks if r in mat.ranks and r not in vec.ranks]
+    gemv_rows = prod((ext[r] for r in out_only), rows_n)
+    gemv_cols = prod((ext[r] for r in e.reduced), rows_n)
+    repeats = prod((v for r, v in ext.items() if r not in out_only and r not in e.reduced), rows_n)
+    device = load_dram(unit.device)
+    per = {}
+    cycles = np.array([float(rep) * per.setdefault((int(m), int(c)), pim_gemv_cycles(
+        device, int(m), int(c), row_buffers=unit.row_buffers)) for rep, m, c in zip(repeats, gemv_rows, gemv_cols,
+                                                                                     strict=True)])
+    pts = prod(ext.values(), rows_n)
+    return UnitWork(native=native, points=pts, cycles=cycles, latency=np.zeros(rows_n), busy=pts.astype(np.float64))
+
+
 #: unit kind -> the rule that times one tile on it
 TILE_TIMING = {"pe_array_2d": pipelined_tile, "pe_array_1d": pipelined_tile, "vector": pipelined_tile,
-               "systolic_array": systolic_tile}
+               "systolic_array": systolic_tile, "pim": pim_tile}
 
 
 def unit_work(e: Einsum, unit: UnitSpec, nest: Nest, spatial: dict, arch_name: str) -> UnitWork:
