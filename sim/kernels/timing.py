@@ -143,11 +143,12 @@ def level_ratio(k, program_order, res, level, cyc, lat, dep_ptr, dep_idx, c_src,
 
 
 @njit(cache=True)
-def _mp_mul(a, b):
-    """Max-plus matrix product: (a (x) b)[i, j] = max_k a[i, k] + b[k, j]."""
+def _mp_mul(a, b, out):
+    """out := a (x) b, the max-plus matrix product (out[i, j] = max_k a[i, k] + b[k, j]); out aliases neither."""
     n = a.shape[0]
-    out = np.full((n, n), NEG)
     for i in range(n):
+        for j in range(n):
+            out[i, j] = NEG
         for k in range(n):
             aik = a[i, k]
             if aik == NEG:
@@ -156,22 +157,24 @@ def _mp_mul(a, b):
                 v = aik + b[k, j]
                 if v > out[i, j]:
                     out[i, j] = v
-    return out
 
 
 @njit(cache=True)
-def _mp_power(a, e):
+def _mp_power(a, e, out, t1, t2):
+    """out := a to the max-plus power e >= 0 (repeated squaring; t1 and t2 are scratch, a is left unchanged)."""
     n = a.shape[0]
-    out = np.full((n, n), NEG)
     for i in range(n):
-        out[i, i] = 0.0
+        for j in range(n):
+            out[i, j] = 0.0 if i == j else NEG
+            t1[i, j] = a[i, j]
     while e > 0:
         if e & 1:
-            out = _mp_mul(a, out)
+            _mp_mul(t1, out, t2)
+            out[:, :] = t2
         e >>= 1
         if e:
-            a = _mp_mul(a, a)
-    return out
+            _mp_mul(t1, t1, t2)
+            t1[:, :] = t2
 
 
 @njit(cache=True)
@@ -269,27 +272,31 @@ def in_order_latency(n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src
                     masks[k + 1, counts[k + 1]] = cand
                     counts[k + 1] += 1
     maps = np.empty((n + 1, masks.shape[1], size, size))
+    m2, pw = np.empty((size, size)), np.empty((size, size))
+    t1, t2 = np.empty((size, size)), np.empty((size, size))
     for k in range(n, -1, -1):
         for a in range(counts[k]):
             off = masks[k, a]
-            m = np.full((size, size), NEG)
+            m = maps[k, a]
             for i in range(size):
-                m[i, i] = 0.0
+                for j in range(size):
+                    m[i, j] = 0.0 if i == j else NEG
             for t in range(len(res)):
                 if level[t] == k and (k == n or phase[t] < 0):
                     _apply(m, t, off, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_loop, keep, lag, hist,
                            done_at, reg0, end)
             if k < n:
                 first = maps[k + 1, _mask_index(masks, counts, k + 1, off | ((1 << k) if carried[k] else 0))]
-                m = _mp_mul(first, m)
+                _mp_mul(first, m, m2)
                 if trips[k] > 1:
-                    m = _mp_mul(_mp_power(maps[k + 1, _mask_index(masks, counts, k + 1, off)].copy(), trips[k] - 1),
-                                m)
+                    _mp_power(maps[k + 1, _mask_index(masks, counts, k + 1, off)], trips[k] - 1, pw, t1, t2)
+                    _mp_mul(pw, m2, m)
+                else:
+                    m[:, :] = m2
                 for t in range(len(res)):
                     if level[t] == k and phase[t] > 0:
                         _apply(m, t, off, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_loop, keep, lag, hist,
                                done_at, reg0, end)
-            maps[k, a] = m
     best = NEG
     for j in range(n_res):
         v = maps[0, 0][end, j]
@@ -304,44 +311,6 @@ def _mask_index(masks, counts, k, mask):
         if masks[k, a] == mask:
             return a
     return -1
-
-
-@njit(cache=True)
-def _heap_push(ht, hk, hg, hi, size, t, k, g, i):
-    """Push event (t, k, g, i) on the min-heap held in parallel arrays (ordered as the tuple)."""
-    j = size
-    ht[j], hk[j], hg[j], hi[j] = t, k, g, i
-    while j > 0:
-        p = (j - 1) // 2
-        if (ht[p], hk[p], hg[p], hi[p]) <= (ht[j], hk[j], hg[j], hi[j]):
-            break
-        ht[p], ht[j] = ht[j], ht[p]
-        hk[p], hk[j] = hk[j], hk[p]
-        hg[p], hg[j] = hg[j], hg[p]
-        hi[p], hi[j] = hi[j], hi[p]
-        j = p
-    return size + 1
-
-
-@njit(cache=True)
-def _heap_pop(ht, hk, hg, hi, size):
-    """Remove the smallest event; returns the new size (the event was at index 0 before the call)."""
-    size -= 1
-    ht[0], hk[0], hg[0], hi[0] = ht[size], hk[size], hg[size], hi[size]
-    j = 0
-    while True:
-        a, b, s = 2 * j + 1, 2 * j + 2, j
-        if a < size and (ht[a], hk[a], hg[a], hi[a]) < (ht[s], hk[s], hg[s], hi[s]):
-            s = a
-        if b < size and (ht[b], hk[b], hg[b], hi[b]) < (ht[s], hk[s], hg[s], hi[s]):
-            s = b
-        if s == j:
-            return size
-        ht[s], ht[j] = ht[j], ht[s]
-        hk[s], hk[j] = hk[j], hk[s]
-        hg[s], hg[j] = hg[j], hg[s]
-        hi[s], hi[j] = hi[j], hi[s]
-        j = s
 
 
 @njit(cache=True)
@@ -384,25 +353,41 @@ def windowed_finish(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
     for i in range(m):
         if res[body[i]] + 1 > n_res:
             n_res = res[body[i]] + 1
+    rptr = np.zeros(n_res + 1, np.int64)             # templates of each resource, in body order (CSR)
+    for i in range(m):
+        rptr[res[body[i]] + 1] += 1
+    for r in range(n_res):
+        rptr[r + 1] += rptr[r]
+    rtpl = np.empty(m, np.int64)
+    fill = rptr[:-1].copy()
+    for i in range(m):
+        rtpl[fill[res[body[i]]]] = i
+        fill[res[body[i]]] += 1
+    tcyc = np.empty(m)
+    tlat = np.empty(m)
+    for i in range(m):
+        tcyc[i], tlat[i] = cyc[body[i]], lat[body[i]]
     done = np.full((n_iter, m), np.inf)
     left = np.full(n_iter, m, np.int64)
     nxt = np.zeros(m, np.int64)
     busy_until = np.full(n_res, -1.0)
+    # pending events (time, kind 0 = server free / 1 = done, iteration, template): few at a time, kept unsorted;
+    # all events at the earliest time are taken together, so their order does not matter
     cap = 2 * n_iter * m + 2
-    ht, hk = np.empty(cap), np.empty(cap, np.int64)
-    hg, hi = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    et, ek = np.empty(cap), np.empty(cap, np.int64)
+    eg, ei = np.empty(cap, np.int64), np.empty(cap, np.int64)
     size = 0
     now, lo = 0.0, 0
     while lo < n_iter:
+        limit = min(n_iter, lo + window)
         for r in range(n_res):
             if busy_until[r] > now:
                 continue
-            bg, bi = -1, -1
-            for i in range(m):
-                if res[body[i]] != r:
-                    continue
+            bg, bi = limit, -1
+            for a in range(rptr[r], rptr[r + 1]):
+                i = rtpl[a]
                 g = nxt[i]
-                if g >= n_iter or g >= lo + window or (bi >= 0 and g >= bg):
+                if g >= bg:
                     continue
                 ready = True
                 for f in range(cnt[i], cnt[i + 1]):
@@ -414,19 +399,27 @@ def windowed_finish(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
                     bg, bi = g, i
             if bi >= 0:
                 nxt[bi] += 1
-                c = cyc[body[bi]]
+                c = tcyc[bi]
                 busy_until[r] = now + c
-                size = _heap_push(ht, hk, hg, hi, size, now + c, 0, bg, bi)
-                size = _heap_push(ht, hk, hg, hi, size, now + c + lat[body[bi]], 1, bg, bi)
+                et[size], ek[size], eg[size], ei[size] = now + c, 0, bg, bi
+                et[size + 1], ek[size + 1], eg[size + 1], ei[size + 1] = now + c + tlat[bi], 1, bg, bi
+                size += 2
         if size == 0:
             raise RuntimeError("windowed schedule deadlocked: a task can never start")
-        now = ht[0]
-        while size > 0 and ht[0] == now:
-            k, g, i = hk[0], hg[0], hi[0]
-            size = _heap_pop(ht, hk, hg, hi, size)
-            if k == 1:
-                done[g, i] = now
-                left[g] -= 1
+        now = et[0]
+        for e in range(1, size):
+            if et[e] < now:
+                now = et[e]
+        e = 0
+        while e < size:
+            if et[e] == now:
+                if ek[e] == 1:
+                    done[eg[e], ei[e]] = now
+                    left[eg[e]] -= 1
+                size -= 1
+                et[e], ek[e], eg[e], ei[e] = et[size], ek[size], eg[size], ei[size]
+            else:
+                e += 1
         while lo < n_iter and left[lo] == 0:
             lo += 1
     for g in range(n_iter):
@@ -454,10 +447,9 @@ def _busy(n_res, res, level, cyc, trips):
 
 
 @njit(cache=True)
-def _windowed_latency(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist, window, n_iter):
-    """(cycles of n_iter iterations of body with ``window`` in flight, steady-state cycles per iteration)."""
-    f = windowed_finish(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist, window,
-                        min(n_iter, 4 * window))
+def _windowed_latency(f, window, n_iter):
+    """(cycles of n_iter iterations with ``window`` in flight, steady-state cycles per iteration) from the done times
+    ``f`` of the first min(n_iter, 4 window) iterations of the list schedule (sim.window.windowed_latency)."""
     if n_iter < 4 * window:
         return f[-1], f[-1] / n_iter
     period = 0.0
@@ -468,9 +460,48 @@ def _windowed_latency(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dis
 
 
 @njit(cache=True)
-def group_timing(pipeline, window, n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
-                 c_loop, trips):
-    """(cycles of the group, busy cycles per resource): the closed forms of sim.analytical.group_cycles."""
+def _memo_finish(memo_key, memo_f, memo_len, memo_used, body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst,
+                 c_dist, window, n_sched):
+    """windowed_finish, remembered across the rows of a batch by its inputs (the body's occupancies and drains,
+    the carried distances, the window, the iterations scheduled): rows that differ only outside the innermost loop
+    share one schedule. Exact: a hit needs equal inputs."""
+    m = len(body)
+    key = np.empty(2 * m + len(c_dist) + 2)
+    for i in range(m):
+        key[i], key[m + i] = cyc[body[i]], lat[body[i]]
+    for i in range(len(c_dist)):
+        key[2 * m + i] = c_dist[i]
+    key[-2], key[-1] = window, n_sched
+    for a in range(memo_used[0]):
+        if memo_key.shape[1] == len(key) and (memo_key[a] == key).all():
+            return memo_f[a, :memo_len[a]]
+    f = windowed_finish(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist, window, n_sched)
+    if memo_key.shape[1] == len(key) and len(f) <= memo_f.shape[1]:
+        a = memo_used[1] % memo_key.shape[0]          # round robin over the slots
+        memo_key[a], memo_f[a, :len(f)], memo_len[a] = key, f, len(f)
+        memo_used[0] = min(memo_used[0] + 1, memo_key.shape[0])
+        memo_used[1] += 1
+    return f
+
+
+SERIAL, IN_ORDER, INTERLEAVE = 0, 1, 2
+
+
+@njit(cache=True)
+def _busy(n_res, res, level, cyc, trips):
+    """Busy cycles per resource over the whole group: sum over tasks of executions x occupancy."""
+    pref = np.ones(len(trips) + 1)
+    for k in range(len(trips)):
+        pref[k + 1] = pref[k] * trips[k]
+    busy = np.zeros(n_res)
+    for t in range(len(res)):
+        busy[res[t]] += pref[level[t]] * cyc[t]
+    return busy, pref
+
+
+@njit(cache=True)
+def _group_timing(pipeline, window, n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
+                  c_loop, trips, memo_key, memo_f, memo_len, memo_used):
     n = len(trips)
     busy, iters = _busy(n_res, res, level, cyc, trips)
     body = level == n
@@ -510,22 +541,43 @@ def group_timing(pipeline, window, n_res, res, level, phase, cyc, lat, dep_ptr, 
                 work += cyc[t]
         p = max(period, total / total_iters)
         if fill + (window - 1) * work > window * p:
-            t_w, _ = _windowed_latency(np.nonzero(body)[0], res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
-                                       window, int(total_iters))
+            n_iter = int(total_iters)
+            f = _memo_finish(memo_key, memo_f, memo_len, memo_used, np.nonzero(body)[0], res, cyc, lat, dep_ptr,
+                             dep_idx, c_src, c_dst, c_dist, window, min(n_iter, 4 * window))
+            t_w, _ = _windowed_latency(f, window, n_iter)
             total = max(total, t_w)
     return total, busy
+
+
+@njit(cache=True)
+def group_timing(pipeline, window, n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
+                 c_loop, trips):
+    """(cycles of the group, busy cycles per resource): the closed forms of sim.analytical.group_cycles."""
+    no = np.zeros((0, 0))
+    return _group_timing(pipeline, window, n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src, c_dst,
+                         c_dist, c_loop, trips, no, no, np.zeros(0, np.int64), np.zeros(2, np.int64))
 
 
 @njit(cache=True)
 def group_timing_rows(pipeline, window, ok, n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src, c_dst,
                       c_dist, c_loop, trips):
     """:func:`group_timing` for every row of a batch (rows of ``cyc``, ``lat``, ``c_dist``, ``trips``, ``window``)
-    whose ``ok`` is set; NaN cycles for the others."""
+    whose ``ok`` is set; NaN cycles for the others. Windowed schedules are shared by rows with equal inputs."""
     rows = cyc.shape[0]
     cycles = np.full(rows, np.nan)
     busy = np.zeros((rows, n_res))
+    n_body = 0
+    for t in range(len(level)):
+        if level[t] == trips.shape[1]:
+            n_body += 1
+    slots = 64
+    memo_key = np.zeros((slots, 2 * n_body + c_dist.shape[1] + 2))
+    memo_f = np.zeros((slots, 4 * max(1, window.max())))
+    memo_len = np.zeros(slots, np.int64)
+    memo_used = np.zeros(2, np.int64)
     for r in range(rows):
         if ok[r]:
-            cycles[r], busy[r] = group_timing(pipeline, window[r], n_res, res, level, phase, cyc[r], lat[r], dep_ptr,
-                                              dep_idx, c_src, c_dst, c_dist[r], c_loop, trips[r])
+            cycles[r], busy[r] = _group_timing(pipeline, window[r], n_res, res, level, phase, cyc[r], lat[r], dep_ptr,
+                                               dep_idx, c_src, c_dst, c_dist[r], c_loop, trips[r], memo_key, memo_f,
+                                               memo_len, memo_used)
     return cycles, busy
