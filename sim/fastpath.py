@@ -18,17 +18,18 @@ from einsim.arch.spec import ArchSpec
 from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 
-from .analytical import group_cycles
-from .plan import COMPUTE, GroupPlan, Infeasible, lower
+from .plan import COMPUTE, GroupPlan, Infeasible, PlanBatch, group_members, lower_group_rows
+from .timing import batch_timing
 
-__all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_pj"]
+__all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_pj", "batch_energy_pj",
+           "batch_dram_bytes"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class GroupBatch:
     """Per tile row: ``cycles`` and ``energy_pj`` of the group (NaN where infeasible), ``ok``, and ``reasons``
     (row -> why it is infeasible); ``dram_bytes`` moved (all instances) and ``level_peak_bytes`` (on-chip level ->
-    peak bytes per instance, 0 where the level holds nothing) per row, NaN where infeasible."""
+    peak bytes per instance, 0 where the level holds nothing), NaN where infeasible."""
 
     cycles: np.ndarray
     energy_pj: np.ndarray
@@ -58,30 +59,72 @@ def plan_energy_pj(arch: ArchSpec, plan: GroupPlan) -> float:
 
 def evaluate_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec, group: int,
                          tiles) -> GroupBatch:
-    """Evaluate ``group`` of ``mapping`` for every row of ``tiles`` (bound ``sizes``, as from ``bind_sizes``)."""
+    """Evaluate ``group`` of ``mapping`` for every row of ``tiles`` (bound ``sizes``, as from ``bind_sizes``): the
+    group is lowered once for all rows (:func:`einsim.sim.plan.lower_group_rows`), then timed row by row; rows that
+    need a structure of their own (a spill) are lowered again on their own."""
     keys = group_choices(mapping, group)
     tiles = np.asarray(tiles, dtype=np.int64)
     tiles = tiles.reshape(len(tiles) if tiles.ndim == 2 else -1, len(keys))   # (n, 0): a group with nothing to choose
     n = len(tiles)
-    cycles = np.full(n, np.nan)
-    energy = np.full(n, np.nan)
-    ok = np.zeros(n, dtype=bool)
-    dram = np.full(n, np.nan)
-    peaks = {lvl.name: np.full(n, np.nan) for lvl in arch.on_chip_levels}
-    reasons = {}
-    for row in range(n):
-        m = mapping.with_tiles({k: int(t) for k, t in zip(keys, tiles[row], strict=True)})
-        try:
-            plan = lower(workload, sizes, arch, m, only={group})[0]
-        except Infeasible as exc:
-            reasons[row] = str(exc)
-            continue
-        cycles[row] = group_cycles(plan)["cycles"]
-        energy[row] = plan_energy_pj(arch, plan)
-        moves = plan.kind != COMPUTE
-        dram[row] = float(np.sum(plan.count[moves] * plan.bytes[moves])) * plan.copies
-        for name in peaks:
-            peaks[name][row] = plan.level_peak_bytes.get(name, 0.0)
-        ok[row] = True
-    return GroupBatch(cycles=cycles, energy_pj=energy, ok=ok, reasons=reasons, dram_bytes=dram,
-                      level_peak_bytes=peaks)
+    out = GroupBatch(cycles=np.full(n, np.nan), energy_pj=np.full(n, np.nan), ok=np.zeros(n, dtype=bool),
+                     reasons={}, dram_bytes=np.full(n, np.nan),
+                     level_peak_bytes={lvl.name: np.full(n, np.nan) for lvl in arch.on_chip_levels})
+    try:
+        members, later = group_members(workload, mapping)[group]
+    except Infeasible as exc:
+        out.reasons.update(dict.fromkeys(range(n), str(exc)))
+        return out
+    g = mapping.groups[group]
+    full = np.array([[lp.tile or 0 for lp in g.loops]] * n, dtype=np.int64).reshape(n, len(g.loops))
+    for c, (_, loop) in enumerate(keys):
+        full[:, loop] = tiles[:, c]
+    _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full, np.arange(n), out)
+    return out
+
+
+def batch_energy_pj(arch: ArchSpec, batch: PlanBatch) -> np.ndarray:
+    """Energy of every action of the group per row (pJ): executions x count x price, summed."""
+    s, x = batch.structure, batch.numbers
+    price = {}
+    prices = np.array([price.setdefault(k, action_energy_pj(arch, *k))
+                       for k in zip(s["act_component"], s["act_action"], strict=True)])
+    trips = x["trips"].astype(np.float64)
+    pref = np.concatenate([np.ones((len(trips), 1)), np.cumprod(trips, axis=1)], axis=1)
+    count = pref[:, s["level"]] * x["copies"][:, None]
+    return (count[:, s["act_task"]] * x["act_count"] * prices).sum(axis=1)
+
+
+def batch_dram_bytes(batch: PlanBatch) -> np.ndarray:
+    """DRAM bytes the group moves per row (all instances): executions x bytes of its loads and stores."""
+    s, x = batch.structure, batch.numbers
+    trips = x["trips"].astype(np.float64)
+    pref = np.concatenate([np.ones((len(trips), 1)), np.cumprod(trips, axis=1)], axis=1)
+    count = pref[:, s["level"]] * x["copies"][:, None]
+    moves = np.asarray(s["kind"]) != COMPUTE
+    return (count[:, moves] * x["bytes"][:, moves]).sum(axis=1)
+
+
+def _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full, index, out: GroupBatch) -> None:
+    """Lower and time the rows ``full`` (their indices into ``out``: ``index``), deferred rows one by one."""
+    try:
+        batch = lower_group_rows(workload, sizes, arch, mapping, mapping.groups[group], members, later,
+                                 f"group{group}", full)
+    except Infeasible as exc:
+        out.reasons.update(dict.fromkeys(index.tolist(), str(exc)))
+        return
+    ok = np.asarray(batch.rows.ok)
+    cycles, _ = batch_timing(batch)
+    out.cycles[index[ok]] = cycles[ok]
+    out.energy_pj[index[ok]] = batch_energy_pj(arch, batch)[ok]
+    out.dram_bytes[index[ok]] = batch_dram_bytes(batch)[ok]
+    peaks = batch.numbers["level_peak_bytes"]
+    for name, arr in out.level_peak_bytes.items():
+        arr[index[ok]] = np.asarray(peaks[name])[ok] if name in peaks else 0.0
+    out.ok[index[ok]] = True
+    for r, why in batch.rows.reasons.items():
+        out.reasons[int(index[r])] = why
+    deferred = batch.rows.deferred
+    if deferred is not None and len(index) > 1:
+        for r in np.nonzero(deferred)[0]:
+            _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full[r:r + 1], index[r:r + 1],
+                           out)

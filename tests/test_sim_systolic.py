@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from systolic_strategies import micro_specs
 
-from einsim.arch.systolic import DRAINS, SystolicArraySpec, parse_systolic
+from einsim.arch.systolic import SystolicArraySpec, parse_systolic
 from einsim.sim.kernels import systolic as kernel
 from einsim.sim.kernels import systolic_reference as reference
 from einsim.sim.systolic_gemm import plan_folds, scalesim_cycles, simulate_gemm
@@ -81,21 +82,6 @@ def test_overlap_period_matches_onnxim_rule_in_steady_state():
     run = simulate_gemm(spec, _ints(0, (M, 3 * R)), _ints(1, (3 * R, C)), exact=True)
     assert run.folds == 3
     assert run.cycles == (2 * R + C + M - 2) + 2 * M  # first fold as SCALE-Sim, then one fold every T = M cycles
-
-
-@st.composite
-def micro_specs(draw, dataflow, R, C):
-    """Any valid micro-architecture of an R x C array with ``dataflow`` (small latencies keep runs short)."""
-    kw = {"double_buffer": draw(st.booleans()), "mac_latency": draw(st.integers(1, 3)),
-          "acc_latency": draw(st.integers(1, 3)), "min_interval": draw(st.integers(1, 5))}
-    if dataflow == "os":
-        kw["drain"] = draw(st.sampled_from(DRAINS))
-        if kw["drain"] in ("shift", "shadow_shift"):
-            kw["skew"] = draw(st.sampled_from(("array", "edge")))
-    else:
-        kw |= {"skew": draw(st.sampled_from(("array", "edge"))), "weight_load_cycles": draw(st.integers(1, 3)),
-               "weight_path": draw(st.sampled_from(("chain", "pipeline")))}
-    return SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, **kw)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.float64])

@@ -183,7 +183,7 @@ def ws_kernel(ua, stationary, stream, fold_stream, n_out, fold_out, rows_used, c
     out_cycle = np.full((n_out, te, C), -1, np.int64)
     a_q = np.zeros((R, C), dt)            # operand forwarded to the right
     fl_q = np.zeros((R, C), np.int8)      # flags travelling with it
-    ps = np.zeros((R + 1, C, al), dt)     # ps[i + 1, j, t % al]: row i's sum added in cycle t (ps[0] stays 0)
+    ps = np.zeros((al, R + 1, C), dt)     # ps[t % al, i + 1, j]: row i's sum added in cycle t (ps[:, 0] stays 0)
     pr = np.zeros((R, C, max(ml - 1, 1)), dt)        # product registers (ml > 1)
     pv = np.zeros((R, C, max(ml - 1, 1)), np.int8)
     wl_reg = np.zeros((R, C), dt)         # chain / captured weight (the shadow with double buffering)
@@ -194,7 +194,7 @@ def ws_kernel(ua, stationary, stream, fold_stream, n_out, fold_out, rows_used, c
     total, first = -1, -1
 
     for t in range(horizon):
-        slot_a = t % al
+        pst = ps[t % al]  # the sums added al cycles ago are read, this cycle's sums written, in one slot
         slot_m = t % (ml - 1) if ml > 1 else 0
         loading = loads_by[t + 1] > loads_by[max(0, t - span + 1)]
         chain_shift = loading and not pipe
@@ -216,6 +216,29 @@ def ws_kernel(ua, stationary, stream, fold_stream, n_out, fold_out, rows_used, c
                     if db and m == 0:  # shadow -> active copy on the first operand
                         counters[f, RF_READS] += cu
                         counters[f, RF_WRITES] += cu
+            if ml == 1 and not chain_shift and i < R - 1:  # the common case: operands and partial sums only
+                for j in range(C - 1, 0, -1):
+                    a_in = a_q[i, j - 1]
+                    fl = fl_q[i, j - 1]
+                    if fl & _VALID:
+                        if db:
+                            if fl & _FIRST:
+                                wa[i, j] = wl_reg[i, j]
+                            pst[i + 1, j] = pst[i, j] + a_in * wa[i, j]
+                        else:
+                            pst[i + 1, j] = pst[i, j] + a_in * wl_reg[i, j]
+                    a_q[i, j] = a_in
+                    fl_q[i, j] = fl
+                if fl_left & _VALID:
+                    if db:
+                        if fl_left & _FIRST:
+                            wa[i, 0] = wl_reg[i, 0]
+                        pst[i + 1, 0] = pst[i, 0] + a_left * wa[i, 0]
+                    else:
+                        pst[i + 1, 0] = pst[i, 0] + a_left * wl_reg[i, 0]
+                a_q[i, 0] = a_left
+                fl_q[i, 0] = fl_left
+                continue
             for j in range(C - 1, -1, -1):
                 if j == 0:
                     a_in = a_left
@@ -238,8 +261,8 @@ def ws_kernel(ua, stationary, stream, fold_stream, n_out, fold_out, rows_used, c
                     pv[i, j, slot_m] = valid
                     prod, valid = p_add, v_add
                 if valid:
-                    s = ps[i, j, slot_a] + prod
-                    ps[i + 1, j, slot_a] = s
+                    s = pst[i, j] + prod
+                    pst[i + 1, j] = s
                     if i == R - 1:
                         tp = t - (ml - 1) - j - (R - 1) * al
                         f = st_fold[tp]
