@@ -139,6 +139,8 @@ class GroupGeometry:
                 t = op.tensor
                 src = produced.get(t)
                 if src is None:
+                    if geo.place[t] == arch.dram.name:
+                        continue        # read in place by a PIM unit: no load
                     h = _hold_depth(cascade, s.loops, t, k, hold.get(t))
                     if (t, h) not in seen:
                         seen.add((t, h))

@@ -82,6 +82,7 @@ class TileSpace:
     def rows(self, index: np.ndarray) -> np.ndarray:
         """Tile rows ``[n, loops]`` from chain indices ``[n, ranks]``."""
         index = np.asarray(index, dtype=np.int64)
+        index = index[None, :] if index.ndim == 1 else index
         index = index.reshape(len(index), len(self.ranks))
         tiles = np.zeros((len(index), len(self.loops)), dtype=np.int64)
         for i, r in enumerate(self.ranks):

@@ -3,7 +3,8 @@
 Workload (:func:`workload_lower_bound`), the larger of
 
 - *compute*: each Einsum's work on a unit is at least its points x the cycles per point of one PE (the busiest
-  pipeline's initiation interval; a systolic array one MAC per PE per cycle) over the unit's PEs (all instances);
+  pipeline's initiation interval; a systolic array one MAC per PE per cycle) over the unit's PEs (all instances;
+  a unit kind without such a rate, a PIM channel, counts as 0);
   units run in parallel and each Einsum runs on one of the units that support it, so the bound is the least, over
   bindings, of the busiest unit's work (every binding enumerated when there are at most 2^16, else the weaker
   bound ``max(largest single Einsum, total / units)`` over each Einsum's fastest unit); the least over the
@@ -16,7 +17,8 @@ DRAM's: no mapping evaluates below the bound (a hypothesis test checks it).
 
 Rows (:func:`row_bounds`): a group's cycles are at least each unit's busy time (per unit instance: the tasks'
 executions x their occupancy, from the same tile-timing rules the lowering uses, :mod:`einsim.sim.unit_work`) and
-DRAM's (the bytes the group must move at least, :class:`einsim.mappings.structure.GroupGeometry`).
+DRAM's (the bytes the group must move at least, :class:`einsim.mappings.structure.GroupGeometry`). The tile
+occupancies are the lowering's own tile rules (:data:`einsim.sim.unit_work.TILE_TIMING`), called on the rows' tiles.
 """
 
 from __future__ import annotations
@@ -36,10 +38,9 @@ from einsim.workloads import Cascade
 from .errors import Infeasible
 from .unit_work import TILE_TIMING, _initiation_interval, native_ops_per_point, pipelined_tile
 
-__all__ = ["LowerBound", "workload_lower_bound", "einsum_unit_cycles", "RowBounds", "row_bounds", "unit_time",
-           "pipelined_cycles"]
+__all__ = ["LowerBound", "workload_lower_bound", "einsum_unit_cycles", "RowBounds", "row_bounds", "unit_time"]
 
-#: unit kinds timed by :func:`einsim.sim.unit_work.pipelined_tile` (vectorized here by :func:`pipelined_cycles`)
+#: unit kinds timed by :func:`einsim.sim.unit_work.pipelined_tile` (a closed form over arrays of tiles)
 PIPELINED = {kind for kind, rule in TILE_TIMING.items() if rule is pipelined_tile}
 
 
@@ -62,6 +63,8 @@ def einsum_unit_cycles(cascade: Cascade, arch: ArchSpec, sizes, einsum: str, uni
         native = native_ops_per_point(e, u, sizes, arch.name)
     except Infeasible:
         return math.inf
+    if u.kind not in PIPELINED and u.kind != "systolic_array":
+        return 0.0      # no per-PE rate known for this kind (a PIM channel's timing is its command model): no bound
     per_point = 1.0 if u.kind == "systolic_array" else _initiation_interval(u, native)
     return e.points(sizes) * per_point / (u.pes * u.instances)
 
@@ -129,39 +132,38 @@ def _native(cascade: Cascade, arch: ArchSpec, sizes, einsum: str, unit: str):
     return _NATIVE[key][0]
 
 
-def unit_time(cascade: Cascade, arch: ArchSpec, sizes, einsum: str, unit: str, spatial: dict, ext) -> float:
-    """Occupancy of one tile of ``einsum`` with extents ``ext`` on ``unit`` (inf if the unit cannot run it)."""
-    e = cascade.einsum(einsum)
-    u = arch.unit(unit)
+def _tile_cycles(cascade: Cascade, arch: ArchSpec, sizes, einsum: str, unit: str, spatial: dict,
+                 ext: dict) -> np.ndarray:
+    """Occupancy of tiles of ``einsum`` with extents ``ext`` (rank -> array over tiles) on ``unit``, by the
+    lowering's tile rule for the unit's kind (inf where the unit cannot run it)."""
+    n = len(next(iter(ext.values()))) if ext else 1
     native = _native(cascade, arch, sizes, einsum, unit)
     if native is None:
-        return math.inf
-    try:
-        return float(TILE_TIMING[u.kind](e, u, native, {r: int(x) for r, x in ext.items()}, spatial, "bound").cycles)
-    except Infeasible:
-        return math.inf
-
-
-def pipelined_cycles(cascade: Cascade, arch: ArchSpec, sizes, einsum: str, unit: str, spatial: dict,
-                     ext: dict) -> np.ndarray:
-    """:func:`einsim.sim.unit_work.pipelined_tile`'s occupancy for many tiles at once (``ext``: rank -> extents
-    per row): ceil(extent / dimension) steps per mapped rank (first use of a rank), the other ranks' extents, times
-    the initiation interval."""
-    u = arch.unit(unit)
-    native = _native(cascade, arch, sizes, einsum, unit)
-    n = len(next(iter(ext.values()))) if ext else 1
-    if native is None or any(dim not in u.dims for dim in spatial):
         return np.full(n, math.inf)
-    steps = np.ones(n, dtype=np.float64)
-    used = set()
-    for dim, rank in spatial.items():
-        if rank in ext and rank not in used:
-            used.add(rank)
-            steps = steps * np.ceil(ext[rank] / u.dims[dim])
-    for r, x in ext.items():
-        if r not in used:
-            steps = steps * x
-    return steps * _initiation_interval(u, native)
+    u = arch.unit(unit)
+    ext = {r: np.asarray(x, dtype=np.int64) for r, x in ext.items()}
+    try:
+        return np.asarray(TILE_TIMING[u.kind](cascade.einsum(einsum), u, native, ext, spatial, "bound").cycles,
+                          dtype=np.float64) * np.ones(n)
+    except Infeasible:
+        return np.full(n, math.inf)
+
+
+_UNIT_TIME: dict = {}
+
+
+def unit_time(cascade: Cascade, arch: ArchSpec, sizes, einsum: str, unit: str, spatial: dict, ext) -> float:
+    """Occupancy of one tile of ``einsum`` with extents ``ext`` (rank -> int) on ``unit`` (inf if it cannot run),
+    remembered per process (the seeds ask for the same tiles many times)."""
+    key = (id(cascade), id(arch), tuple(sorted(sizes.items())), einsum, unit, tuple(spatial.items()),
+           tuple((r, int(x)) for r, x in ext.items()))
+    if key not in _UNIT_TIME:
+        if len(_UNIT_TIME) > 500_000:
+            _UNIT_TIME.clear()
+        _native(cascade, arch, sizes, einsum, unit)     # keeps the specs alive while their ids are keys
+        _UNIT_TIME[key] = float(_tile_cycles(cascade, arch, sizes, einsum, unit, spatial,
+                                             {r: np.array([int(x)]) for r, x in ext.items()})[0])
+    return _UNIT_TIME[key]
 
 
 def row_bounds(cascade: Cascade, arch: ArchSpec, sizes, s: GroupStructure, geo: GroupGeometry,
@@ -174,12 +176,12 @@ def row_bounds(cascade: Cascade, arch: ArchSpec, sizes, s: GroupStructure, geo: 
         k = geo.level[m]
         spatial = g.spatial.get(m, g.spatial.get(u, {}))
         if arch.unit(u).kind in PIPELINED:
-            cyc = pipelined_cycles(cascade, arch, sizes, m, u, spatial, {r: nest.extent(r, k) for r in e.indices})
-        else:
+            cyc = _tile_cycles(cascade, arch, sizes, m, u, spatial, {r: nest.extent(r, k) for r in e.indices})
+        else:   # rules that loop over tiles: each distinct tile once
             ext = np.stack([nest.extent(r, k) for r in e.indices], axis=1)
             uniq, inv = np.unique(ext, axis=0, return_inverse=True)
-            cyc = np.array([unit_time(cascade, arch, sizes, m, u, spatial, dict(zip(e.indices, row, strict=True)))
-                            for row in uniq])[inv.reshape(-1)]
+            cyc = _tile_cycles(cascade, arch, sizes, m, u, spatial,
+                               {r: uniq[:, i] for i, r in enumerate(e.indices)})[inv.reshape(-1)]
         busy[u] = busy.get(u, 0.0) + nest.count(k) * cyc
     dram = geo.dram_bytes(cascade, arch, nest)
     bound = dram / arch.dram.bytes_per_cycle(arch.clock_hz)

@@ -136,7 +136,8 @@ def analyze_nest(cascade: Cascade, sizes: dict, group: Group, members, name: str
     einsums = [cascade.einsum(m) for m in members]
     all_idx = set().union(*(e.indices for e in einsums))
     n = len(group.loops)
-    tiles = group_tiles(group, name) if tiles is None else np.asarray(tiles, dtype=np.int64).reshape(-1, n)
+    tiles = group_tiles(group, name) if tiles is None else np.asarray(tiles, dtype=np.int64)
+    tiles = tiles.reshape(len(tiles) if tiles.ndim == 2 else -1, n)    # (R, 0): a group without loops
     rows = Rows(ok=np.ones(len(tiles), dtype=bool))
     trips = np.ones_like(tiles)
     cur = {}

@@ -77,6 +77,7 @@ class _Searcher:
         self.space, self.objective, self.budget, self.rng = space, objective, budget, rng
         self.exhaustive, self.random_rows = exhaustive, random_rows
         self.records: dict = {}         # (partition index, start, end) -> {structure: StructureSearch}
+        self._best_of: dict = {}        # (partition index, start, end) -> its best StructureSearch so far
         self.lower_bound: LowerBound | None = None
         self._seeds: dict = {}
         self.trace: list = []
@@ -106,6 +107,9 @@ class _Searcher:
         ss.step(self.budget, rows if rows is not None else self.quota())
         self.budget.pruned += ss.pruned - before
         if ss.best is not old:
+            cur = self._best_of.get((pidx, start, end))
+            if cur is None or ss.score() < cur.score():
+                self._best_of[(pidx, start, end)] = ss
             self._note()
         return ss
 
@@ -129,11 +133,8 @@ class _Searcher:
         return self._seeds[key]
 
     def segment_best(self, pidx, start, end) -> StructureSearch | None:
-        best = None
-        for ss in self.records.get((pidx, start, end), {}).values():
-            if ss.best is not None and (best is None or ss.score() < best.score()):
-                best = ss
-        return best
+        """The structure search with the best score of a segment so far (None if none is feasible yet)."""
+        return self._best_of.get((pidx, start, end))
 
     # ----- assembling whole mappings -------------------------------------------------------------------------------
     def best_parts(self, pidx: int):
@@ -224,7 +225,7 @@ def _exhaustive(sr: _Searcher) -> None:
             for s in gs.structures():
                 ss = sr.explore(pidx, i, j, s)
                 while not ss.complete and sr.budget.left() > 0:
-                    ss.step(sr.budget, 1 << 30)
+                    sr.explore(pidx, i, j, s)
                 if sr.budget.left() <= 0:
                     return
 

@@ -207,24 +207,37 @@ class StructureSearch:
         out = evaluate_group_tiles(self.space.cascade, self.sizes, self.space.arch, self.mapping, self.group, batch)
         budget.used += n
         self.evaluated += n
-        limits = self.space.constraints.max_buffer_bytes
-        for r in range(n):
-            if not out.ok[r]:
-                if not self.reason:
-                    self.reason = out.reasons.get(r, "")
-                continue
-            if any(out.level_peak_bytes[lvl][r] > cap for lvl, cap in limits.items() if lvl in out.level_peak_bytes):
-                self.reason = self.reason or f"row {batch[r].tolist()} holds more than max_buffer_bytes allows"
-                continue
-            p = Point(cycles=float(out.cycles[r]), energy_pj=float(out.energy_pj[r]),
-                      tiles=tuple(int(t) for t in batch[r]))
-            self.points.append(p)
-            if self.best is None or self._better(p, self.best):
-                self.best = p
-        self.points = pareto(self.points)
+        self._take(batch, out)
         if not len(self._queue):
             self._refill_or_finish()
         return n
+
+    def _take(self, batch: np.ndarray, out) -> None:
+        """Keep the feasible rows of an evaluated batch: the best by the objective (the largest tiles on ties) and
+        the Pareto front; rows over a ``max_buffer_bytes`` constraint count as infeasible."""
+        ok = out.ok.copy()
+        for lvl, cap in self.space.constraints.max_buffer_bytes.items():
+            over = ok & (np.nan_to_num(out.level_peak_bytes.get(lvl, np.zeros(len(ok)))) > cap)
+            if over.any() and not self.reason:
+                self.reason = f"row {batch[np.argmax(over)].tolist()} holds more than max_buffer_bytes allows"
+            ok &= ~over
+        if not self.reason and not out.ok.all():
+            self.reason = out.reasons.get(int(np.argmin(out.ok)), "")
+        idx = np.nonzero(ok)[0]
+        if not len(idx):
+            return
+        c, e = out.cycles[idx], out.energy_pj[idx]
+        score = np.asarray(self.objective.score(c, e), dtype=np.float64)
+        tie = idx[score <= score.min() * (1 + 1e-12)]
+        top = tie[np.lexsort(batch[tie].T[::-1])[-1]] if batch.shape[1] else tie[0]   # the largest tiles of the ties
+        point = lambda r: Point(cycles=float(out.cycles[r]), energy_pj=float(out.energy_pj[r]),  # noqa: E731
+                                tiles=tuple(int(t) for t in batch[r]))
+        p = point(top)
+        if self.best is None or self._better(p, self.best):
+            self.best = p
+        order = idx[np.lexsort((e, c))]
+        keep = out.energy_pj[order] < np.minimum.accumulate(np.concatenate([[np.inf], out.energy_pj[order][:-1]]))
+        self.points = pareto(self.points + [point(r) for r in order[keep]])
 
     def _better(self, a: Point, b: Point) -> bool:
         sa, sb = self.objective.score(a.cycles, a.energy_pj), self.objective.score(b.cycles, b.energy_pj)

@@ -21,13 +21,12 @@ from einsim.mappings.mapspace import Mapspace
 from einsim.mappings.structure import GroupGeometry
 from einsim.mappings.tilespace import RowNest
 from einsim.sim.analytical import group_cycles
-from einsim.sim.bounds import pipelined_cycles, row_bounds, workload_lower_bound
+from einsim.sim.bounds import row_bounds, workload_lower_bound
 from einsim.sim.evaluate import evaluate_fixed
 from einsim.sim.mapper import best_mapping
 from einsim.sim.plan import COMPUTE, Infeasible, lower
 from einsim.sim.search import search
 from einsim.sim.tilesearch import Objective
-from einsim.sim.unit_work import native_ops_per_point, pipelined_tile
 from einsim.workloads import load_cascade
 
 TINY_SPACE = "loops: {max: 2}\npipeline: [in_order, serial]\nspatial: {array2d: {rows: M, cols: N}}\n"
@@ -43,22 +42,6 @@ def _random_plans(rng, cascade, arch, sizes, n=4):
     s = space.group_space(i, j).random(rng)
     tiles, _ = space.group_space(i, j).tile_space(s, space.bind(part))
     return space, part, i, j, s, tiles.rows(tiles.sample_index(rng, n))
-
-
-@given(st.data())
-def test_vectorized_pipelined_timing_equals_the_tile_rule(data):
-    c, arch = load_cascade("attention_1pass"), load_arch("fusemax")
-    sizes = c.bind({**SMALL_ATTENTION, "M0": 4})
-    e = c.einsum(data.draw(st.sampled_from(["BQK", "SLN", "SLNV", "RM", "AV"])))
-    unit = data.draw(st.sampled_from(["array2d", "array1d"] if e.name != "AV" else ["array1d"]))
-    dims = list(arch.unit(unit).dims)
-    spatial = {d: data.draw(st.sampled_from(list(e.indices) + ["X"])) for d in dims}
-    ext = {r: np.array(data.draw(st.lists(st.integers(1, 600), min_size=3, max_size=3))) for r in e.indices}
-    got = pipelined_cycles(c, arch, sizes, e.name, unit, spatial, ext)
-    native = native_ops_per_point(e, arch.unit(unit), sizes, arch.name)
-    for k in range(3):
-        want = pipelined_tile(e, arch.unit(unit), native, {r: int(x[k]) for r, x in ext.items()}, spatial, "t").cycles
-        assert got[k] == want
 
 
 @pytest.mark.parametrize("workload, arch_name, sizes", [
