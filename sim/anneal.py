@@ -14,8 +14,8 @@ the structures it makes (:class:`einsim.sim.tilesearch.StructureSearch`, a batch
 A move is kept if it lowers the score, else with probability exp(-d / T) for d the rise of the log score and T
 falling geometrically from 0.05 to 1e-4 over the budget; every 64 moves without a new best the state returns to
 the best mapping found. The search stops early when (for cycles) the best mapping reaches the workload's lower
-bound, or when 64 moves in a row find nothing left to evaluate. The best mapping reported is assembled from
-everything searched, not only the last state.
+bound, or when 1,024 moves in a row find nothing left to evaluate (structure moves make longer jumps while
+idle). The best mapping reported is assembled from everything searched, not only the last state.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from .seeds import seed_partition
 __all__ = ["anneal"]
 
 T_START, T_END = 0.05, 1e-4
-#: moves in a row that evaluate nothing (every row pruned or searched) after which the search stops
-IDLE_MOVES = 64
+#: moves in a row that evaluate nothing (every row pruned, cut by the bound or searched) after which the search
+#: stops; while idle, structure moves jump along up to 4 dimensions at once
+IDLE_MOVES = 1024
 MOVES = ("structure", "structure", "structure", "structure", "structure", "seed", "deepen", "fusion", "fusion",
          "partition")
 
@@ -80,12 +81,15 @@ def _any_state(sr, pidx) -> list:
     return state
 
 
-def _structure_move(sr, pidx, state):
+def _structure_move(sr, pidx, state, jumps: int = 1):
+    """One segment's structure changed along ``jumps`` dimensions in a row."""
     k = _pick_segment(sr, pidx, state)
     i, j, s = state[k]
     gs = sr.space.group_space(i, j)
-    new = mutate(gs, s, sr.space.bind(sr.space.partition_options[pidx]), sr.rng)
-    if new is None:
+    new = s
+    for _ in range(jumps):
+        new = mutate(gs, new, sr.space.bind(sr.space.partition_options[pidx]), sr.rng) or new
+    if new == s:
         return None
     old = sr.records.get((pidx, i, j), {}).get(s)
     row = old.best.tiles if old is not None and old.best is not None and new.loops == s.loops else None
@@ -179,7 +183,8 @@ def anneal(sr) -> None:
             out = _partition_move(sr, pidx, state)
             new_pidx, new = out if out is not None else (pidx, None)
         else:
-            new_pidx, new = pidx, moves[kind](sr, pidx, state)
+            args = (min(1 + idle // 32, 4),) if kind == "structure" else ()   # longer jumps while idle
+            new_pidx, new = pidx, moves[kind](sr, pidx, state, *args)
         idle = idle + 1 if sr.budget.used == used else 0
         if new is None:
             continue
