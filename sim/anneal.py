@@ -33,7 +33,7 @@ T_START, T_END = 0.05, 1e-4
 #: moves in a row that evaluate nothing (every row pruned, cut by the bound or searched) after which the search
 #: stops; while idle, structure moves jump along up to 4 dimensions at once
 IDLE_MOVES = 1024
-MOVES = ("structure", "structure", "structure", "structure", "structure", "seed", "deepen", "fusion", "fusion",
+MOVES = ("structure", "structure", "structure", "structure", "structure", "structure", "seed", "deepen", "fusion",
          "partition")
 
 

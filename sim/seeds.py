@@ -173,19 +173,18 @@ def _bindings(gs: GroupSpace, times: dict) -> list[tuple]:
     return out
 
 
-def _unit_total(gs: GroupSpace, units, loops, nest: RowNest, sizes, u: str, spatial) -> float:
-    """Time of the Einsums on unit ``u`` at the seed tiles with the spatial choices ``spatial``."""
-    s = GroupStructure(members=gs.members, units=tuple(units), loops=tuple(loops), spatial=tuple(spatial))
+def _unit_work(gs: GroupSpace, units, loops, nest: RowNest, u: str) -> list:
+    """(Einsum, executions, tile extents) of the Einsums on unit ``u`` at the seed tiles."""
     lv = loop_levels(gs.cascade, gs.members, loops)
-    t = 0.0
-    for m, x in zip(gs.members, units, strict=True):
-        if x != u:
-            continue
-        e = gs.cascade.einsum(m)
-        ext = {r: int(nest.extent(r, lv[m])[0]) for r in e.indices}
-        t += float(nest.count(lv[m])[0]) * unit_time(gs.cascade, gs.arch, sizes, m, u, s.spatial_of(gs.cascade, m),
-                                                      ext)
-    return t
+    return [(m, float(nest.count(lv[m])[0]), {r: int(nest.extent(r, lv[m])[0]) for r in gs.cascade.einsum(m).indices})
+            for m, x in zip(gs.members, units, strict=True) if x == u]
+
+
+def _unit_total(gs: GroupSpace, units, loops, work: list, sizes, u: str, spatial) -> float:
+    """Time of the Einsums on unit ``u`` (``work`` from :func:`_unit_work`) with the spatial choices ``spatial``."""
+    s = GroupStructure(members=gs.members, units=tuple(units), loops=tuple(loops), spatial=tuple(spatial))
+    return sum(count * unit_time(gs.cascade, gs.arch, sizes, m, u, s.spatial_of(gs.cascade, m), ext)
+               for m, count, ext in work)
 
 
 def _wide_ranks(gs: GroupSpace, nest: RowNest, loops) -> set:
@@ -207,8 +206,10 @@ def spatial_for(gs: GroupSpace, units, loops, tiles, sizes, keep=()) -> tuple:
                 and (x, d) not in kept]
         if not opts:
             continue
-        def total(spatial, u=u):
-            return _unit_total(gs, units, loops, nest, sizes, u, spatial)
+        work = _unit_work(gs, units, loops, nest, u)
+
+        def total(spatial, u=u, work=work):
+            return _unit_total(gs, units, loops, work, sizes, u, spatial)
 
         wide = _wide_ranks(gs, nest, loops)
         prim = [sorted({r for r, _ in pairs if not r or r in wide}) for _, pairs in opts]
@@ -225,6 +226,8 @@ def spatial_for(gs: GroupSpace, units, loops, tiles, sizes, keep=()) -> tuple:
         out = best[1] if best else out
         for i, pairs in opts:    # then each dimension's fallback
             cands = [f for r, f in pairs if r == out[i][2] and (not f or f in wide)]
+            if len(cands) < 2:
+                continue
             scored = [(total(out[:i] + [(*out[i][:3], f)] + out[i + 1:]), k, f) for k, f in enumerate(cands)]
             out[i] = (*out[i][:3], min(scored)[2])
     return tuple(out)
