@@ -24,14 +24,20 @@ def add_point_arguments(p) -> None:
 def run_point(args, model, **options) -> int:
     """Load the point named by ``args``, run ``model(workload, arch, mapping, sizes, **options)``, print the Result.
 
-    Exit status 0 for a feasible point, 2 for an infeasible one (the reason is printed).
+    The command-line sizes, and the mapping's names against the workload and architecture, are checked first (a
+    SpecError: exit 1). Exit status 0 for a feasible point, 2 for an infeasible one (the reason is printed).
     """
     import einsim.arch as arch
     import einsim.mappings as mappings
     import einsim.workloads as workloads
+    from einsim.mappings.crosscheck import check_mapping_against
 
-    r = model(workloads.load_cascade(args.workload), arch.load_arch(args.arch), mappings.load_mapping(args.mapping),
-              parse_sets(args.set), **options)
+    sets = parse_sets(args.set)
+    cascade, spec, mapping = (workloads.load_cascade(args.workload), arch.load_arch(args.arch),
+                              mappings.load_mapping(args.mapping))
+    check_mapping_against(cascade, spec, mapping)
+    cascade.bind({**sets, **{k: v for k, v in mapping.partitions.items() if k not in sets}}, source="--set")
+    r = model(cascade, spec, mapping, sets, **options)
     if args.json:
         print(json.dumps({"ok": r.ok, "reason": r.reason, "summary": r.summary, "choices": r.choices,
                           "energy": [dict(zip(("component", "action", "count", "energy_pj"), e, strict=True))

@@ -195,17 +195,17 @@ class Cascade:
                                     f"or a sweep axis")
         if not errors:
             self._check_index_ranges(errors, out)
-            self._check_magnitudes(errors, out)
+            self._check_magnitudes(errors, out, given=sizes)
         errors.raise_if_any()
         self._check_constants(out)
         return out
 
-    def _check_magnitudes(self, errors: ErrorList, sizes: dict[str, int]) -> None:
+    def _check_magnitudes(self, errors: ErrorList, sizes: dict[str, int], given) -> None:
         """Every iteration space and tensor must be countable in 64-bit integers (the simulator's counters)."""
         for e in self.einsums:
             points = e.points(sizes)
             if points > MAX_POINTS:
-                big = max(e.indices, key=lambda r: sizes[r])
+                big = max(e.indices, key=lambda r: (r in given, sizes[r]))
                 errors.add((big,), f"Einsum {e.name} would have {points:.3g} points, more than {MAX_POINTS:.3g} "
                                    f"(2**62, the simulator counts in 64-bit integers); use smaller sizes "
                                    f"({' x '.join(f'{r}={sizes[r]}' for r in e.indices)})")
