@@ -32,9 +32,12 @@ def run_point(args, model, **options) -> int:
     import einsim.workloads as workloads
     from einsim.mappings.crosscheck import check_mapping_against
 
+    from .guard import load_spec
+
     sets = parse_sets(args.set)
-    cascade, spec, mapping = (workloads.load_cascade(args.workload), arch.load_arch(args.arch),
-                              mappings.load_mapping(args.mapping))
+    cascade = workloads.load_cascade(args.workload)
+    spec = load_spec(arch.load_arch, args.arch, "architecture")
+    mapping = load_spec(mappings.load_mapping, args.mapping, "mapping")
     check_mapping_against(cascade, spec, mapping)
     cascade.bind({**sets, **{k: v for k, v in mapping.partitions.items() if k not in sets}}, source="--set")
     r = model(cascade, spec, mapping, sets, **options)

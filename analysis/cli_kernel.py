@@ -7,7 +7,9 @@ import time
 
 import numpy as np
 
-__all__ = ["register"]
+from .cli_values import bounded_int, positive_int
+
+__all__ = ["register", "memory_estimate", "available_memory"]
 
 
 def register(subparsers) -> None:
@@ -15,12 +17,12 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="kernel", metavar="KERNEL")
     sub.required = True
     p = sub.add_parser("systolic", help="an R x C systolic array running an M x K x N GEMM")
-    p.add_argument("--rows", type=int, required=True, help="PE rows R")
-    p.add_argument("--cols", type=int, required=True, help="PE columns C")
+    p.add_argument("--rows", type=positive_int, required=True, help="PE rows R")
+    p.add_argument("--cols", type=positive_int, required=True, help="PE columns C")
     p.add_argument("--dataflow", choices=("os", "ws", "is"), default="ws")
-    p.add_argument("--m", type=int, required=True)
-    p.add_argument("--k", type=int, required=True)
-    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--m", type=positive_int, required=True)
+    p.add_argument("--k", type=positive_int, required=True)
+    p.add_argument("--n", type=positive_int, required=True)
     p.add_argument("--overlap", action="store_true",
                    help="double-buffer the stationary operand so successive folds pipeline")
     p.add_argument("--drain", choices=("in_place", "shift"), default="in_place",
@@ -30,25 +32,47 @@ def register(subparsers) -> None:
                    help="simulate every fold cycle by cycle (default: one fold sequence + one fold per shape)")
     p.add_argument("--dtype", choices=("int", "float"), default="int",
                    help="int: int8-range operands, exact int64 results; float: standard-normal float64")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=bounded_int(0, 2 ** 63 - 1), default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_systolic)
 
 
-def _positive(name, value):
+def memory_estimate(rows: int, cols: int, m: int, k: int, n: int) -> int:
+    """Bytes the run needs at most, roughly: operands and their 64-bit working copies, the output, its cycle map and
+    the numpy check, and the PE array's registers (an upper estimate, to refuse a run before allocating)."""
+    return 8 * (3 * (m * k + k * n) + 4 * m * n + 16 * rows * cols)
+
+
+def _check_memory(args) -> None:
     from einsim.workloads.errors import SpecError, SpecIssue
 
-    if value <= 0:
-        raise SpecError([SpecIssue("<command line>", None, f"--{name}",
-                                   f"--{name} must be a positive integer, not {value!r}")])
+    need = memory_estimate(args.rows, args.cols, args.m, args.k, args.n)
+    have = available_memory()
+    if need > have:
+        raise SpecError([SpecIssue("<command line>", None, "--rows/--cols/--m/--k/--n",
+                                   f"this run needs about {need / 2**30:,.1f} GiB, more than the "
+                                   f"{have / 2**30:,.1f} GiB of memory available; use a smaller array or GEMM")])
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable on Linux; physical memory elsewhere)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _systolic(args) -> int:
     from einsim.arch.systolic import SystolicArraySpec
     from einsim.sim.systolic_gemm import scalesim_cycles, simulate_gemm
 
-    for name in ("rows", "cols", "m", "k", "n"):
-        _positive(name, getattr(args, name))
+    _check_memory(args)
     spec = SystolicArraySpec(rows=args.rows, cols=args.cols, dataflow=args.dataflow, double_buffer=args.overlap,
                              drain=args.drain)
     rng = np.random.default_rng(args.seed)
