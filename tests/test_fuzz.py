@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-TIME_LIMIT_S = 20.0
+TIME_LIMIT_S = 60.0   # generous: the machine is shared, and a valid tiny study renders its figures
 GEMM = ["--set", "M=512", "--set", "K=64", "--set", "N=512"]
 ATTN = ["--set", "B=1", "--set", "H=1", "--set", "M=1024", "--set", "P=256", "--set", "E=64", "--set", "F=64"]
 #: (cascade, arch, mapping, sizes) points the mapping and arch mutants are evaluated on
@@ -80,7 +80,7 @@ def _typo(word: str, rng: random.Random) -> str:
 def mutate_data(data, rng: random.Random):
     """One structural mutation of parsed YAML data (a deep copy is changed and returned)."""
     data = copy.deepcopy(data)
-    paths = [p for p in _paths(data) if p]
+    paths = [p for p, _ in zip(_paths(data), range(5000), strict=False) if p]
     path = rng.choice(paths)
     parent, key = _get(data, path[:-1]), path[-1]
     kind = rng.choice(["value", "value", "swap", "swap", "typo", "drop", "add_key", "rename_key", "wrap"])
@@ -108,7 +108,7 @@ def mutate_text(text: str, rng: random.Random) -> str:
     """A YAML text with one or two mutations: mostly structural, sometimes textual (bombs, syntax, tokens)."""
     for _ in range(rng.choice([1, 1, 2])):
         r = rng.random()
-        if r < 0.7:
+        if r < 0.7 and "&" not in text:   # aliases may expand (a bomb): mutate those texts as text
             try:
                 data = yaml.safe_load(text)
             except (yaml.YAMLError, ValueError, RecursionError):
@@ -312,7 +312,7 @@ def mutate_argv(argv: list[str], rng: random.Random) -> list[str]:
 def run_cli(argv, _stem, tmp: Path, rng) -> int:
     (tmp / "FILE").write_text("a file, not a folder\n")
     study = yaml.safe_load((ROOT / "analysis/studies/fusemax.yaml").read_text())
-    study.update(TINY_STUDY)
+    study.update(TINY_STUDY, configs={k: study["configs"][k] for k in ("flat", "binding")}, reference="flat")
     study.pop("pareto", None)
     (tmp / "tiny.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
     (tmp / "ffn_linear.yaml").write_text((ROOT / "analysis/studies/ffn_linear.yaml").read_text())
@@ -354,10 +354,10 @@ from hypothesis import strategies as st  # noqa: E402
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_fuzz_kind(kind):
-    """Every mutant ends as exit 0/1/2 or a SpecError: no other exception, no hang."""
+    """Every mutant ends as exit 0/1/2 or a SpecError: no other exception, no hang. A few examples per kind here
+    (the script mode runs hundreds)."""
 
-    @settings(max_examples=min(settings().max_examples, 25 if kind in ("study", "cli") else 40), deadline=None,
-              database=None)
+    @settings(max_examples=min(settings().max_examples, 12), deadline=None, database=None)
     @given(st.integers(0, 2 ** 32))
     def check(seed):
         code, _ = one_mutant(kind, seed)
