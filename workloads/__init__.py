@@ -8,6 +8,8 @@ Public API (see the modules for details)::
 """
 
 import importlib
+import sys
+import types
 
 # Names are imported on first use, so importing one submodule (a kernel in a co-simulation bench) does
 # not load the whole package.
@@ -37,3 +39,19 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """``passes`` names both a submodule and the function it exports; the package attribute is the function, even
+    after the import system binds the submodule there."""
+
+    @property
+    def passes(self):
+        return importlib.import_module(".passes", __name__).passes
+
+    @passes.setter
+    def passes(self, value):
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
