@@ -2,9 +2,10 @@
 
 import textwrap
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
 import pytest
+from pydantic import Field
 
 from einsim.workloads import SpecError, cascade_from_text
 from einsim.workloads.models import _from_doc as model_from_doc
@@ -78,6 +79,32 @@ def test_union_reports_the_member_the_value_looks_like():
         "x.yaml:2 memory[0].tile.best_of[0]: must be a positive integer, not 0"]
     assert issues("clock_hz: 1\nmemory: [{name: a, kind: dram, tile: abc}]\n") == [
         "x.yaml:2 memory[0].tile: must be a positive integer or a mapping, not 'abc'"]
+
+
+def test_discriminated_union_picks_the_member_by_its_kind():
+    class Dram(SpecModel):
+        kind: Literal["dram"]
+        bandwidth: PosNum
+
+    class Buffer(SpecModel):
+        kind: Literal["buffer"]
+        capacity_bytes: PosInt
+
+    class Memory(SpecModel):
+        memory: list[Annotated[Dram | Buffer, Field(discriminator="kind")]]
+
+    assert issues("""\
+        memory:
+          - {kind: dram, bandwidth: -1}
+          - {kind: bufer, capacity_bytes: 1}
+          - {capacity_bytes: 3}
+          - {kind: buffer, capacity_bytes: 0, bandwidth: 3}
+        """, Memory) == [
+        "x.yaml:2 memory[0].bandwidth: must be a positive number, not -1",
+        "x.yaml:3 memory[1].kind: must be one of dram, buffer, not 'bufer' (did you mean 'buffer'?)",
+        "x.yaml:4 memory[2]: missing required key 'kind'",
+        "x.yaml:5 memory[3].capacity_bytes: must be a positive integer, not 0",
+        "x.yaml:5 memory[3].bandwidth: unknown key 'bandwidth'; valid keys: kind, capacity_bytes"]
 
 
 def test_key_that_is_not_a_string():

@@ -234,6 +234,13 @@ def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
         choices = re.findall(r"'((?:[^'\\]|\\.)*)'", ctx.get("expected", ""))
         return path, (f"must be one of {', '.join(choices)}, not {show(value)}"
                       f"{suggest(value, choices) if isinstance(value, str) else ''}")
+    if kind == "union_tag_invalid":   # a discriminated union: the tag key names the member
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", ctx.get("expected_tags", ""))
+        tag = ctx.get("discriminator", "").strip("'")
+        return path + (tag,), (f"must be one of {', '.join(choices)}, not {show(ctx.get('tag'))}"
+                               f"{suggest(ctx.get('tag'), choices)}")
+    if kind == "union_tag_not_found":
+        return path, f"missing required key {ctx.get('discriminator', '').strip(chr(39))!r}"
     if kind == "too_short":
         n = ctx.get("min_length", 1)
         what = "a non-empty list" if n == 1 else f"a list of at least {n} items"
@@ -270,10 +277,18 @@ def _resolve(tp, loc):
         elif origin is dict or origin is typing.Mapping:
             tp = typing.get_args(tp)[1] if typing.get_args(tp) else Any
         elif origin in (typing.Union, types.UnionType):
-            members = [m for m in typing.get_args(tp) if getattr(_strip(m), "__name__", None) == step]
+            members = [m for m in typing.get_args(tp) if getattr(_strip(m), "__name__", None) == step
+                       or step in _tags(_strip(m))]
             if members:
                 tp = members[0]
     return _strip(tp)
+
+
+def _tags(tp) -> tuple:
+    """Values of the Literal fields of a model (a discriminated union names its member by one of them)."""
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return ()
+    return tuple(v for f in tp.model_fields.values() for v in literal_choices(f.annotation))
 
 
 def _keys_at(model, loc) -> list[str]:
