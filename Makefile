@@ -20,6 +20,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m einsim.arch.components --ensure-cacti
 	touch $@
 
 demo: $(BIN)/.installed

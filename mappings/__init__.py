@@ -7,6 +7,7 @@ import importlib
 _EXPORTS = {
     **dict.fromkeys(["load_mapping", "mapping_from_text", "preset_names"], ".loader"),
     **dict.fromkeys(["PIPELINES", "Group", "Loop", "MappingSpec"], ".spec"),
+    **dict.fromkeys(["MappingSet", "load_mapping_set", "set_names"], ".sets"),
 }
 _SUBMODULES = ()
 __all__ = [*_EXPORTS, *_SUBMODULES]

@@ -84,9 +84,11 @@ def test_mapping_names_are_checked_against_the_point(old, new, message, tmp_path
      "this run needs about 1,192.1 GiB, more than the"),
     (["--rows", "8", "--cols", "8", "--m", "8", "--k", "1000000000", "--n", "8"], "this run needs about 357.6 GiB"),
     (["--rows", "8", "--cols", "8", "--m", "8", "--k", "8", "--n", "8", "--seed", "-1"],
-     "argument --seed: must be an integer from 0 to 9223372036854775807, not '-1'"),
+     "error: <command line> --seed: --seed must be an integer from 0 to 2**63 - 1, not -1"),
     (["--rows", "0", "--cols", "8", "--m", "8", "--k", "8", "--n", "8"],
-     "argument --rows: must be a positive integer (at most 2**62 = 4611686018427387904), not '0'"),
+     "error: <command line> --rows: --rows must be a positive integer, not 0"),
+    (["--rows", "8", "--cols", "8", "--m", "8", "--k", "8", "--n", str(2 ** 70)],
+     "error: <command line> --n: --n must be at most 2**62, not 1180591620717411303424"),
     (["--rows", "8", "--cols", "8", "--m", "8", "--k", "8"], "the following arguments are required: --n"),
 ])
 def test_kernel_values_and_memory(args, message, capsys):
