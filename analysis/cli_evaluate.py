@@ -49,7 +49,7 @@ def run_point(args, model, **options) -> int:
     import einsim.workloads as workloads
     from einsim.mappings.crosscheck import check_mapping_against
 
-    from .guard import load_spec
+    from .guard import guarded_run, load_spec
 
     _check_pairing(args)
     if args.model:
@@ -62,7 +62,7 @@ def run_point(args, model, **options) -> int:
     mapping = load_spec(mappings.load_mapping, args.mapping, "mapping")
     check_mapping_against(cascade, spec, mapping)
     cascade.bind({**sets, **{k: v for k, v in mapping.partitions.items() if k not in sets}}, source="--set")
-    r = model(cascade, spec, mapping, sets, **options)
+    r = guarded_run(model, args.arch, cascade, spec, mapping, sets, **options)
     if args.json:
         print(json.dumps({"ok": r.ok, "reason": r.reason, "summary": r.summary, "choices": r.choices,
                           "energy": [dict(zip(("component", "action", "count", "energy_pj"), e, strict=True))

@@ -15,7 +15,7 @@ from pathlib import Path
 from einsim.workloads.errors import ErrorList, SpecError, SpecIssue
 from einsim.workloads.yamlio import load_doc
 
-__all__ = ["load_spec", "check_numbers", "MAX_NUMBER"]
+__all__ = ["load_spec", "guarded_run", "check_numbers", "MAX_NUMBER"]
 
 #: the largest integer a spec value may hold (64-bit counters), and the largest float
 MAX_NUMBER = 2 ** 62
@@ -58,3 +58,15 @@ def load_spec(loader: Callable, name, what: str):
         raise SpecError([SpecIssue(str(name), None, "<top>", f"malformed {what} file: a value has the wrong type or "
                                    f"shape ({type(exc).__name__}: {str(exc)[:200]}); compare it with a preset")]) \
             from None
+
+
+def guarded_run(model: Callable, arch_name, *args, **options):
+    """``model(*args, **options)``; a component model (CACTI) that rejects the architecture's values is a SpecError
+    naming the architecture file, not an internal error."""
+    from einsim.arch.cacti import ComponentError
+
+    try:
+        return model(*args, **options)
+    except ComponentError as exc:
+        raise SpecError([SpecIssue(str(arch_name), None, "<top>", f"a component model cannot take this "
+                                   f"architecture's values: {str(exc)[:300]}")]) from None
