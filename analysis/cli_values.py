@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 
 from einsim.workloads.errors import SpecError, SpecIssue
@@ -82,6 +83,10 @@ def check_out_dir(path, option: str = "--out") -> Path:
         fail(f"cannot make folder {str(path)!r}: {str(probe)!r} is a file")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         fail(f"cannot write under {str(probe)!r} (permission denied); choose another folder with {option}")
+    try:   # what access() cannot tell (root on a read-only or virtual file system): make and remove a folder there
+        os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".einsim-probe-"))
+    except OSError as exc:
+        fail(f"cannot write under {str(probe)!r} ({exc.strerror or exc}); choose another folder with {option}")
     if path.exists() and not os.access(path.parent if path.parent.exists() else path, os.W_OK | os.X_OK):
         fail(f"cannot replace {str(path)!r}: its parent folder is not writable; choose another folder with {option}")
     return path

@@ -115,6 +115,9 @@ def test_out_is_checked_before_any_work(tmp_path, capsys, monkeypatch):
         f"error: <command line> --out: '{afile}' is a file, not a folder; give a folder for the results"])
     assert run(["study", "fusemax", "--out", str(afile / "sub")], capsys) == (1, [
         f"error: <command line> --out: cannot make folder '{afile / 'sub'}': '{afile}' is a file"])
+    code, lines = run(["study", "fusemax", "--out", "/proc/nosuch/x"], capsys)   # unwritable even for root
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("error: <command line> --out: cannot write under "
+                                                                 "'/proc' (")
     monkeypatch.setattr(os, "access", lambda *a, **k: False)
     code, lines = run(["study", "fusemax", "--out", str(tmp_path / "new")], capsys)
     assert code == 1 and lines == [f"error: <command line> --out: cannot write under '{tmp_path}' (permission "
