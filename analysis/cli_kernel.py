@@ -92,6 +92,23 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+#: PE-cycle updates a run may take (about 7 minutes at the kernel's ~2.5e8 updates/s on one core); more is refused
+MAX_PE_CYCLES = 1e11
+
+
+def _check_work(args, spec, gemm_cycles) -> None:
+    """Refuse a run that would take many minutes: PE-cycle updates = PEs x simulated cycles (every cycle with
+    --exact; a few folds of about rows + cols + the longest GEMM side otherwise)."""
+    total = gemm_cycles(spec, args.m, args.k, args.n)
+    fold = args.rows + args.cols + max(args.m, args.k, args.n)
+    updates = args.rows * args.cols * (total if args.exact else min(total, 4 * fold))
+    if updates > MAX_PE_CYCLES:
+        raise _flag_error("rows/--cols/--m/--k/--n", f"this run would take about {updates:.2g} PE-cycle updates "
+                                                     f"(~{updates / 2.5e8 / 60:,.0f} min), more than "
+                                                     f"{MAX_PE_CYCLES:.0e}; use a smaller array or GEMM"
+                                                     + (", or drop --exact" if args.exact else ""))
+
+
 def _check_memory(args) -> None:
     need, have = memory_estimate(args.rows, args.cols, args.m, args.k, args.n), available_memory()
     if need > have:
@@ -151,6 +168,7 @@ def _systolic(args) -> int:
         raise _flag_error("dtype", f"--dtype must be one of int, float, not {args.dtype!r}")
     _check_memory(args)
     spec = _spec(args)
+    _check_work(args, spec, gemm_cycles)
     a, b = _operands(args)
     t0 = time.perf_counter()
     run = simulate_gemm(spec, a, b, exact=args.exact)

@@ -83,6 +83,8 @@ def test_mapping_names_are_checked_against_the_point(old, new, message, tmp_path
     (["--rows", "100000", "--cols", "100000", "--m", "8", "--k", "8", "--n", "8"],
      "this run needs about 1,192.1 GiB, more than the"),
     (["--rows", "8", "--cols", "8", "--m", "8", "--k", "1000000000", "--n", "8"], "this run needs about 357.6 GiB"),
+    (["--rows", "100000", "--cols", "8", "--m", "16", "--k", "16", "--n", "16"],
+     "this run would take about 3.2e+11 PE-cycle updates (~21 min), more than 1e+11; use a smaller array or GEMM"),
     (["--rows", "8", "--cols", "8", "--m", "8", "--k", "8", "--n", "8", "--seed", "-1"],
      "error: <command line> --seed: --seed must be an integer from 0 to 2**63 - 1, not -1"),
     (["--rows", "0", "--cols", "8", "--m", "8", "--k", "8", "--n", "8"],
