@@ -1,6 +1,8 @@
 """Evaluation: the tile-level plan, the analytical model, the mapper and the Result type."""
 
 import importlib
+import sys
+import types
 
 # Names are imported on first use, so importing one submodule (a kernel in a co-simulation bench) does
 # not load the whole package.
@@ -29,3 +31,27 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """``evaluate`` and ``simulate`` name both submodules and the functions they export; the package attributes are
+    the functions, even after the import system binds the submodules there."""
+
+    @property
+    def evaluate(self):
+        return importlib.import_module(".evaluate", __name__).evaluate
+
+    @evaluate.setter
+    def evaluate(self, value):
+        pass
+
+    @property
+    def simulate(self):
+        return importlib.import_module(".simulate", __name__).simulate
+
+    @simulate.setter
+    def simulate(self, value):
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
