@@ -454,10 +454,9 @@ def _mean_group(name: str, loads: list[GroupLoad]) -> StageGroup:
 def _time_stages(plan, engine: str) -> tuple[float, dict]:
     """Cycles and busy cycles per resource of a stage plan, by the closed forms or the event engine."""
     if engine == "analytical":
-        from .analytical import group_cycles
+        from .timing import plan_timing
 
-        t = group_cycles(plan)
-        return float(t["cycles"]), dict(t["resource_cycles"])
+        return plan_timing(plan)
     from .engine_program import run
     from .simulate import program_of
 

@@ -18,10 +18,10 @@ from einsim.arch.spec import ArchSpec
 from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 
-from .analytical import group_cycles
-from .plan import GroupPlan, Infeasible, group_members, lower_group_rows
+from .plan import GroupPlan, Infeasible, PlanBatch, group_members, lower_group_rows
+from .timing import batch_timing
 
-__all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_pj"]
+__all__ = ["GroupBatch", "evaluate_group_tiles", "group_choices", "plan_energy_pj", "batch_energy_pj"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +76,18 @@ def evaluate_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping
     return out
 
 
+def batch_energy_pj(arch: ArchSpec, batch: PlanBatch) -> np.ndarray:
+    """Energy of every action of the group per row (pJ): executions x count x price, summed."""
+    s, x = batch.structure, batch.numbers
+    price = {}
+    prices = np.array([price.setdefault(k, action_energy_pj(arch, *k))
+                       for k in zip(s["act_component"], s["act_action"], strict=True)])
+    trips = x["trips"].astype(np.float64)
+    pref = np.concatenate([np.ones((len(trips), 1)), np.cumprod(trips, axis=1)], axis=1)
+    count = pref[:, s["level"]] * x["copies"][:, None]
+    return (count[:, s["act_task"]] * x["act_count"] * prices).sum(axis=1)
+
+
 def _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full, index, out: GroupBatch) -> None:
     """Lower and time the rows ``full`` (their indices into ``out``: ``index``), deferred rows one by one."""
     try:
@@ -84,14 +96,13 @@ def _evaluate_rows(workload, sizes, arch, mapping, group, members, later, full, 
     except Infeasible as exc:
         out.reasons.update(dict.fromkeys(index.tolist(), str(exc)))
         return
-    for r in range(len(index)):
-        if batch.rows.ok[r]:
-            plan = batch.row(r)
-            out.cycles[index[r]] = group_cycles(plan)["cycles"]
-            out.energy_pj[index[r]] = plan_energy_pj(arch, plan)
-            out.ok[index[r]] = True
-        elif r in batch.rows.reasons:
-            out.reasons[int(index[r])] = batch.rows.reasons[r]
+    ok = np.asarray(batch.rows.ok)
+    cycles, _ = batch_timing(batch)
+    out.cycles[index[ok]] = cycles[ok]
+    out.energy_pj[index[ok]] = batch_energy_pj(arch, batch)[ok]
+    out.ok[index[ok]] = True
+    for r, why in batch.rows.reasons.items():
+        out.reasons[int(index[r])] = why
     deferred = batch.rows.deferred
     if deferred is not None and len(index) > 1:
         for r in np.nonzero(deferred)[0]:

@@ -3,7 +3,7 @@ keeps each resource busy, its energy and work, from the same lowered plans :func
 
 A serving run composes these per-group costs (``sim.decode``): it sums them over the requests of a batch and runs
 the groups of a decode iteration as stages (``sim.stages``), so it needs them one group at a time rather than the
-point's total. ``engine="analytical"`` times each plan by the closed forms (:func:`einsim.sim.analytical.group_cycles`),
+point's total. ``engine="analytical"`` times each plan by the closed forms (:func:`einsim.sim.timing.plan_timing`),
 ``engine="event"`` by the tile-level event engine (:func:`einsim.sim.simulate.program_of`), the cross-check.
 
 ``CostCache`` memoizes :func:`group_costs` by the point's content (cascade, sizes, architecture, mapping, engine):
@@ -20,10 +20,10 @@ from einsim.arch.spec import ArchSpec
 from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 
-from .analytical import group_cycles
 from .errors import Infeasible
 from .fastpath import plan_energy_pj
 from .plan import LOAD, STORE, GroupPlan, lower
+from .timing import plan_timing
 
 __all__ = ["GroupCost", "group_costs", "CostCache", "arch_used", "ENGINES"]
 
@@ -92,8 +92,7 @@ def group_costs(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: 
     out = []
     for plan, g in zip(plans, mapping.groups, strict=True):
         if engine == "analytical":
-            t = group_cycles(plan)
-            cycles, busy = float(t["cycles"]), {r: float(v) for r, v in t["resource_cycles"].items()}
+            cycles, busy = plan_timing(plan)
         else:
             cycles, busy = _event_timing(plan, workload, arch, g.stream)
         pe, moved = _work(plan)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analytical import group_cycles
 from .plan import COMPUTE, GroupPlan
+from .timing import plan_timing
 
 __all__ = ["StageGroup", "stage_plan", "stage_cycles"]
 
@@ -41,8 +41,8 @@ class StageGroup:
 
     @staticmethod
     def of(plan: GroupPlan) -> StageGroup:
-        t = group_cycles(plan)
-        return StageGroup(name=plan.name, cycles=t["cycles"], resource_cycles=dict(t["resource_cycles"]))
+        cycles, busy = plan_timing(plan)
+        return StageGroup(name=plan.name, cycles=cycles, resource_cycles=busy)
 
 
 def stage_plan(groups: list[StageGroup], *, trips: int, pipeline: str, resources: tuple[str, ...],
@@ -85,6 +85,7 @@ def stage_plan(groups: list[StageGroup], *, trips: int, pipeline: str, resources
 
 def stage_cycles(groups: list[StageGroup], *, trips: int, pipeline: str, resources: tuple[str, ...],
                  window: int = 2, exclusive: tuple[str, ...] = ()) -> dict:
-    """Cycles of the stage loop by the analytical model (see :func:`einsim.sim.analytical.group_cycles`)."""
-    return group_cycles(stage_plan(groups, trips=trips, pipeline=pipeline, resources=resources, window=window,
-                                   exclusive=exclusive))
+    """``{"cycles", "resource_cycles"}`` of the stage loop by the analytical model (:mod:`einsim.sim.timing`)."""
+    cycles, busy = plan_timing(stage_plan(groups, trips=trips, pipeline=pipeline, resources=resources,
+                                          window=window, exclusive=exclusive))
+    return {"cycles": cycles, "resource_cycles": busy}
