@@ -87,8 +87,8 @@ def _positive_cycle(n, src, dst, w) -> bool:
 
 def max_cycle_ratio(n: int, src, dst, w, dist, rtol: float = 1e-7) -> float:
     """Max over cycles of sum(w) / sum(dist) (0 if the graph has no cycle); zero-distance cycles must not exist."""
-    if len(src) == 0 or not np.any(dist > 0):
-        return 0.0          # no loop-carried edge: no cycle (zero-distance cycles must not exist)
+    if len(src) == 0:
+        return 0.0
     hi = float(w.sum()) + 1.0
     if not _positive_cycle(n, src, dst, w - 0.0 * dist) and not np.any(dist > 0):
         return 0.0
