@@ -1,5 +1,7 @@
 """``einsim study fusemax [--out DIR] [--engine analytical|event] [--quick]``: run the study, write CSVs, figures
-and a Markdown report (each file written to a temporary name and renamed)."""
+and a Markdown report (each file written to a temporary name and renamed). A study whose YAML says ``kind:
+serving`` (``einsim study neupims --out DIR [--models ...] [--batches ...]``) runs on the serving path
+(:mod:`einsim.analysis.serving_run`)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,37 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("analytical", "event"), default="analytical")
     p.add_argument("--models", default=None, help="comma-separated subset of models")
     p.add_argument("--seq-lens", default=None, help="comma-separated subset of sequence lengths")
+    p.add_argument("--batches", default=None, help="comma-separated subset of batch sizes (serving studies)")
+    p.add_argument("--workers", type=int, default=1, help="processes for a serving study (default 1)")
+    p.add_argument("--crosscheck", action="store_true", help="serving study: cross-check points on the event engine")
+    p.add_argument("--prefill", action="store_true", help="serving study: time to first token with prompts run")
+    p.add_argument("--traces", default=None, help="serving study: NeuPIMs request-traces folder for the trace point")
     p.set_defaults(func=_main)
 
 
+def _ints(text, what):
+    from einsim.workloads.errors import SpecError, SpecIssue
+
+    try:
+        return [int(s) for s in text.split(",")] if text else None
+    except ValueError:
+        raise SpecError([SpecIssue("<command line>", None, what, f"must be comma-separated integers, not "
+                                                                 f"{text!r}")]) from None
+
+
 def _main(args) -> int:
+    from .serving_study import is_serving_study
+
     out = Path(args.out or f"out/{Path(args.study).stem}")
     models = args.models.split(",") if args.models else None
-    lens = [int(s) for s in args.seq_lens.split(",")] if args.seq_lens else None
+    if is_serving_study(args.study):
+        from .serving_run import run_serving_study
+
+        run_serving_study(args.study, out, models=models, batches=_ints(args.batches, "--batches"),
+                          workers=args.workers, crosscheck=args.crosscheck, prefill=args.prefill,
+                          traces=args.traces)
+        return 0
+    lens = _ints(args.seq_lens, "--seq-lens")
     run_study(args.study, out, models=models, seq_lens=lens, engine=args.engine)
     return 0
 
