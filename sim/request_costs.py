@@ -37,8 +37,10 @@ ANCHOR_STEP = 256
 
 
 def anchors_for(max_context: int, page: int) -> np.ndarray:
-    """The anchor grid up to ``max_context`` tokens: page, 2 page, 4 page, ... up to ANCHOR_STEP, then every
-    ANCHOR_STEP (all page multiples), one past the end so that every context has an anchor at or above it."""
+    """The anchor grid up to ``max_context`` tokens (all page multiples): page, 2 page, 4 page, ... up to
+    ANCHOR_STEP, then every multiple of ANCHOR_STEP and the page after it, up to the first multiple at or above
+    ``max_context``. A cost that steps up where a new DRAM row of the V cache starts (every 512 tokens on HBM2's
+    1 KB rows: a multiple of ANCHOR_STEP) is then affine between anchors: the step lies between m and m + page."""
     page = max(1, int(page))
     step = max(page, ANCHOR_STEP // page * page)
     xs = []
@@ -47,7 +49,8 @@ def anchors_for(max_context: int, page: int) -> np.ndarray:
         xs.append(x)
         x *= 2
     top = -(-max(int(max_context), 1) // step) * step
-    xs.extend(range(step, top + step, step))
+    for m in range(step, top + step, step):
+        xs += [m, m + page] if m < top else [m]
     return np.array(sorted(set(xs)), dtype=np.int64)
 
 
