@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["ratios", "headline", "write_report"]
+__all__ = ["ratios", "headline", "attention_slowdown_for", "write_report"]
 
 
 def ratios(thr: pd.DataFrame, final: str, base: str) -> pd.DataFrame:
@@ -50,6 +50,51 @@ def _headline_lines(study, thr) -> list[str]:
     for key in mean_b.index:
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {mean_b[key]:.0f} | "
                      + " | ".join(f"{per[c][key]:.2f}" for c in cfgs[:-1]) + " |")
+    return lines + [""]
+
+
+def attention_slowdown_for(thr: pd.DataFrame, layers: pd.DataFrame, target: float, final: str,
+                           base: str = "npu-only") -> float:
+    """How many times slower the baseline's attention would have to run for the mean ratio ``final / base`` to
+    reach ``target``: per point the baseline's time is its layers' serial sum (T), attention A of it, so with
+    attention k times slower the ratio is (T - A + k A) / T_final; the mean over points is linear in k."""
+    b = layers[layers.config == base].groupby(["model", "dataset", "batch"]).cycles
+    total, att = b.sum(), layers[(layers.config == base) & (layers.layer == "attention")].set_index(
+        ["model", "dataset", "batch"]).cycles
+    tp = thr.set_index(["model", "dataset", "batch", "config"]).tokens_per_s
+    keys = list(total.index)
+    # at one batch, tokens/s is inversely proportional to the iteration's cycles: 1 / T_final = tps_final /
+    # (tps_base T_base)
+    rel = np.array([tp[k + (final,)] / (tp[k + (base,)] * total[k]) for k in keys])
+    rest = np.array([(total[k] - att[k]) for k in keys]) * rel
+    a = np.array([att[k] for k in keys]) * rel
+    return float((target * len(keys) - rest.sum()) / a.sum())
+
+
+def _why_lines(study, thr, layers) -> list[str]:
+    paper = study.extra.get("paper", {})
+    final, cfgs = study.configs[-1], study.configs
+    lines = ["## Where the ratios come from", ""]
+    if "npu-only" in cfgs and len(layers):
+        nl = layers[layers.config == "npu-only"]
+        share = (nl[nl.layer == "attention"].set_index(["model", "dataset", "batch"]).cycles
+                 / nl.groupby(["model", "dataset", "batch"]).cycles.sum())
+        by_ds = share.groupby(level="dataset").agg(["min", "max"])
+        lines += ["Attention's share of the NPU-only iteration (the part PIM can take over): " + "; ".join(
+            f"{ds} {r['min']:.0%} to {r['max']:.0%}" for ds, r in by_ds.iterrows()) + "."]
+        if paper.get("npu_only_ratio"):
+            k = attention_slowdown_for(thr, layers, paper["npu_only_ratio"], final)
+            lines += [f"For the mean NeuPIMs / npu-only ratio to reach the paper's {paper['npu_only_ratio']}x, "
+                      f"the NPU-only attention would have to run {k:.2f}x slower than einsim's (which streams the "
+                      "KV caches at the DRAM bandwidth on the vector units)."]
+    steps = [c for c in ("npu-pim-naive", "dual-rb", "bin-packing", final) if c in cfgs]
+    if len(steps) > 1:
+        lines += ["", "Mean gain of each NeuPIMs feature over the configuration before it:", "",
+                  "| step | mean gain | ShareGPT batch >= 256 |", "|---|---|---|"]
+        for a, b in zip(steps, steps[1:], strict=False):
+            r = ratios(thr, b, a)
+            big = r[(r.dataset == "sharegpt") & (r.batch >= 256)].ratio.mean()
+            lines.append(f"| {a} -> {b} | {r.ratio.mean():.3f} | {big:.3f} |")
     return lines + [""]
 
 
@@ -124,7 +169,15 @@ def _other_lines(study, res, thr) -> list[str]:
         if len(d):
             lines += [f"## {ls['model']}, {ls['dataset']}, batch {ls['batch']}, {ls['config']}", "",
                       f"einsim: {d.tokens_per_s.iloc[0]:,.0f} tokens/s (decode iterations, TP "
-                      f"{int(d.tp.iloc[0])}); the LLMServingSim artifact: {ls['tokens_per_s']:,} tokens/s.", ""]
+                      f"{int(d.tp.iloc[0])}); the LLMServingSim artifact: {ls['tokens_per_s']:,} tokens/s."]
+            pre = res.get("prefill")
+            if pre is not None:
+                e = pre[(pre.model == ls["model"]) & (pre.dataset == ls["dataset"]) & (pre.batch == ls["batch"])
+                        & (pre.config == ls["config"])]
+                if len(e):
+                    lines += [f"With the joining requests' prompts run as prefill steps: "
+                              f"{e.e2e_tokens_per_s.iloc[0]:,.0f} tokens/s end to end."]
+            lines.append("")
     if "crosscheck" in res:
         cc = res["crosscheck"]
         lines += ["## Event engine against the analytical model", "",
@@ -157,6 +210,7 @@ def write_report(path, study, res: dict) -> None:
              f"analytical model; the grid in {res['grid_s']:.1f} s, everything in {res['total_s']:.1f} s.", ""]
     lines += _headline_lines(study, thr)
     lines += ["![throughput by batch](throughput_by_batch.png)", ""]
+    lines += _why_lines(study, thr, res["layers"])
     lines += _interleave_lines(study, res["interleave"])
     if len(res["interleave"]):
         lines += ["![interleaving](interleave.png)", ""]

@@ -70,8 +70,8 @@ def trace_point(system, batch) -> dict:
     out = {"requests": len(batch), "mean_context": float(batch.context.mean()), "sub_batches": it.sub_batches,
            "cycles": it.cycles, "layer_cycles": it.cycles / system.layers, "layers": system.layers,
            "iteration_s": system.summary(it)["iteration_s"], "commands": {}, "kernel": {}}
-    pim = system._pim_units()
-    attn = next((x for x in system._instantiate(requests=1, context=1) if x.name in system._ragged), None)
+    pim = system.pim_units()
+    attn = next(iter(system.ragged_layers()), None)
     if pim and attn is not None:
         spec = load_dram(pim[0].device)
         shape = AttentionShape.of_sizes(attn.sizes)

@@ -129,10 +129,9 @@ class DecodeSystem:
         self.prefill_model = prefill_model
         self._cascades: dict = {}
         self._layers: dict = {}
-        self._prefill: dict = {}
+        self._prefill = None
         self._pim_spec = None
         self._load_curve = None
-        self._prefill_top = 0
         self.tp = tp or serving.tp
         self.pp = pp or serving.pp
         self.cache = cache if cache is not None else CostCache()
@@ -171,9 +170,14 @@ class DecodeSystem:
     def channel_bound(self) -> bool:
         """True if a ragged layer computes on the KV caches in place (a PIM unit): each request's cache then lives
         in one DRAM channel, whose PIM work it adds to."""
-        return bool(self._pim_units())
+        return bool(self.pim_units())
 
-    def _pim_units(self) -> list:
+    def ragged_layers(self) -> list:
+        """The model's layers evaluated per request (their sizes depend on the context), at one request."""
+        return [x for x in self._instantiate(requests=1, context=1) if x.name in self._ragged]
+
+    def pim_units(self) -> list:
+        """The PIM units (UnitSpecs) the ragged layers' mappings bind: they compute on the KV caches in place."""
         units = []
         for layer in self._instantiate(requests=1, context=1):
             if layer.name in self._ragged:
@@ -185,7 +189,7 @@ class DecodeSystem:
     @property
     def channels(self) -> int:
         """DRAM channels KV caches are placed in: the PIM unit's instances, else the memory device's channels."""
-        pim = self._pim_units()
+        pim = self.pim_units()
         if pim:
             return pim[0].instances
         dev = self.memory_device()
@@ -198,7 +202,7 @@ class DecodeSystem:
     def _load_device(self):
         from einsim.arch.dram import load_dram
 
-        name = self.serving.memory_device or next((u.device for u in self._pim_units() if u.device), None)
+        name = self.serving.memory_device or next((u.device for u in self.pim_units() if u.device), None)
         return load_dram(name) if name else None
 
     def _tensor_bytes(self, ragged: bool, vary: str) -> float:
@@ -260,7 +264,7 @@ class DecodeSystem:
         attention with NeuPIMs' KV layout (:mod:`einsim.sim.decode_commands`); empty without PIM."""
         from .decode_commands import AttentionShape, layer_commands
 
-        pim = self._pim_units()
+        pim = self.pim_units()
         if not pim or len(batch) == 0:
             return {}
         from einsim.arch.dram import load_dram
@@ -276,26 +280,16 @@ class DecodeSystem:
                     out[k] = out.get(k, 0) + v * layer.count * self.layers
         return out
 
-    def prefill_s(self, tokens: int) -> float:
-        """Seconds one request's prompt of ``tokens`` takes through all ``layers x pp`` layers on its own: the
-        prefill model's layers at B = 1 (on the units the mapping set binds them to), interpolated between prompt
-        lengths that are multiples of the prefill mappings' partition sizes and the KV page."""
+    def prefill_s(self, prompts) -> float:
+        """Seconds of one prefill step over the prompts (tokens each) of the requests joining an iteration
+        (:class:`einsim.sim.prefill.PrefillCost`, the system's prefill model)."""
         if self.prefill_model is None:
             raise ValueError(f"no prefill model for {self.model.name}; give DecodeSystem(prefill_model=...)")
-        layers = self.prefill_model.instantiate(seq_len=1, B=1, TP=self.tp)
-        quantum = math.lcm(self.page, *(v for x in layers for v in
-                                        self.mappings.for_cascade(x.cascade).partitions.values()))
-        anchors = anchors_for(max(tokens, self._prefill_top), quantum)
-        for x in anchors:
-            if int(x) not in self._prefill:
-                total = 0.0
-                for layer in self.prefill_model.instantiate(seq_len=int(x), B=1, TP=self.tp):
-                    total += layer.count * sum(c.cycles for c in self._costs(layer))
-                self._prefill[int(x)] = total * self.layers * self.pp / self.arch.clock_hz
-        self._prefill_top = int(anchors[-1])
-        xs = np.array(sorted(self._prefill))
-        q = -(-tokens // quantum) * quantum
-        return float(np.interp(q, xs, [self._prefill[int(x)] for x in xs]))
+        if self._prefill is None:
+            from .prefill import PrefillCost
+
+            self._prefill = PrefillCost(self.prefill_model, self)
+        return self._prefill.seconds(prompts)
 
     def _instantiate(self, *, requests: int, context: int):
         key = (requests, context)

@@ -7,8 +7,8 @@ Each iteration, in order:
    a joining request's KV cache goes to a DRAM channel by the configuration's policy (:func:`assign_channel`) among
    the channels with room for its prompt (a channel's KV capacity: the device's memory beside the weights, split
    evenly over the channels); a request that fits nowhere waits;
-2. with ``prefill`` on, the joining requests' prompts run first (the NPU, one request after another; each emits the
-   request's first token: its time to first token is that moment minus its arrival);
+2. with ``prefill`` on, the joining requests' prompts run first, as one prefill step (:mod:`einsim.sim.prefill`)
+   that emits each one's first token: its time to first token is the step's end minus its arrival;
 3. one decode iteration of the whole batch (:meth:`einsim.sim.decode.DecodeSystem.iteration`): every request
    generates one token and its KV cache grows by one; requests that have generated their output leave and free
    their channel.
@@ -190,9 +190,8 @@ def _loop(system, requests, state, policy, cap, rr, *, max_batch, iterations, pr
         nxt += len(joined)
         pre_s = 0.0
         if prefill and joined:
-            for r in joined:
-                pre_s += system.prefill_s(int(requests.input_len[r]))
-                ttft.append(clock + pre_s - requests.arrival_s[r])
+            pre_s = system.prefill_s(requests.input_len[joined])
+            ttft += [clock + pre_s - requests.arrival_s[r] for r in joined]
             prefill_tokens += len(joined)
         clock += pre_s
         state.keep(state.left > 0)      # a request of one output token is done after its prefill
