@@ -46,6 +46,7 @@ def _main(args) -> int:
 
 def _system(args) -> int:
     from einsim.sim.decode import DecodeSystem
+    from einsim.sim.errors import Infeasible
 
     from .request_traces import read_trace
     from .serving_run import trace_point
@@ -56,7 +57,12 @@ def _system(args) -> int:
         if v is not None and v < 1:
             raise _usage(name, f"must be a positive integer, not {v}")
     system = DecodeSystem.load(args.workload, args.system, tp=args.tp, pp=args.pp, engine="event")
-    res = trace_point(system, read_trace(args.trace, channels=system.channels))
+    batch = read_trace(args.trace, channels=system.channels)
+    try:
+        res = trace_point(system, batch)
+    except Infeasible as exc:
+        print(f"infeasible: {exc}")
+        return 2
     out = {"system": args.system, "workload": args.workload, "trace": args.trace, "tp": system.tp, "pp": system.pp,
            **{k: v for k, v in res.items() if k not in ("commands", "kernel")},
            "tokens_per_s": res["requests"] * system.arch.clock_hz / res["cycles"],

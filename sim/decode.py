@@ -39,8 +39,10 @@ from einsim.arch.spec import ArchSpec
 from einsim.mappings.serving import ServingSpec
 from einsim.mappings.sets import MappingSet
 from einsim.workloads import load_cascade
+from einsim.workloads.errors import SpecError, SpecIssue
 from einsim.workloads.models import Model
 
+from .errors import Infeasible
 from .group_costs import CostCache
 from .request_costs import GroupCurve, GroupLoad, aggregate, anchors_for, curve_from_costs
 from .stages import StageGroup, stage_plan
@@ -137,10 +139,12 @@ class DecodeSystem:
         self.cache = cache if cache is not None else CostCache()
         self.engine = engine
         if "L" not in model.params:
-            raise ValueError(f"model {model.name!r} must give its decoder layers as parameter L ({model.file})")
+            raise SpecError([SpecIssue(model.file, None, "params.L", "must give the model's decoder layers (e.g. "
+                                                                      "L: 32) to serve it")])
         total = int(model.params["L"])
         if total % self.pp:
-            raise ValueError(f"pp must divide the {total} layers of {model.name}, not {self.pp}")
+            raise SpecError([SpecIssue(serving.source, None, "pp", f"must divide the {total} layers of "
+                                                                    f"{model.name}, not {self.pp}")])
         self.layers = total // self.pp
         self.page = serving.kv_page_tokens
         self._ragged = self._ragged_layers()
@@ -242,7 +246,7 @@ class DecodeSystem:
         if self._kv_tokens is None:
             free = dev.capacity_bytes - self.weight_bytes
             if free <= 0:
-                raise ValueError(f"{self.model.name} at tp {self.tp}, pp {self.pp} needs "
+                raise Infeasible(f"{self.model.name} at tp {self.tp}, pp {self.pp} needs "
                                  f"{self.weight_bytes / 2**30:.1f} GiB of weights per device; {dev.name} holds "
                                  f"{dev.capacity_bytes / 2**30:.1f} GiB")
             self._kv_tokens = free / self.kv_bytes_per_token / self.channels

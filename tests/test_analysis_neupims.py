@@ -134,6 +134,14 @@ def test_simulate_system_errors(tmp_path, capsys):
     assert main(["simulate", "--system", "neupims", "--workload", "gpt3-7b-decode"]) == 1
     assert main(["simulate", "--workload", "gemm", "--mapping", "npu-gemm"]) == 1
     assert "--arch is required" in capsys.readouterr().err
+    ok = _csv(tmp_path, "seq_len,ch_idx\n5,1\n", "ok.csv")
+    assert main(["simulate", "--system", "neupims", "--workload", "gpt3-7b-decode", "--trace", str(ok), "--tp", "4",
+                 "--pp", "3"]) == 1
+    assert "pp: must divide the 32 layers of GPT3-7B-decode, not 3" in capsys.readouterr().err
+    # GPT-3 175B on one device: its 96 heads' query and scores overflow a channel's PIM buffer (a well-formed point
+    # that cannot run)
+    assert main(["simulate", "--system", "neupims", "--workload", "gpt3-175b-decode", "--trace", str(ok)]) == 2
+    assert capsys.readouterr().out.startswith("infeasible: group1 needs")
 
 
 def test_neupims_study_file_loads():
