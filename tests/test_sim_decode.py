@@ -45,7 +45,7 @@ def test_aggregate_by_hand():
         aggregate(_curve(True), np.array([32]), np.array([2]))
 
 
-@given(st.lists(st.tuples(st.integers(1, 4) .map(lambda k: 32 * k), st.integers(0, 3)), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.integers(1, 4).map(lambda k: 32 * k), st.integers(0, 3)), min_size=1, max_size=40))
 def test_aggregate_matches_a_reference_loop(reqs):
     curve = GroupCurve(name="g", units=("u",), channel_bound=True, instances=4,
                        anchors=np.array([32.0, 64.0, 96.0, 128.0]), cycles=np.array([7.0, 11.0, 19.0, 23.0]),

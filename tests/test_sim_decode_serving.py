@@ -111,3 +111,28 @@ def test_prefill_runs_joining_prompts_as_one_step(system):
     assert system.prefill_s([300]) > one > 0
     with pytest.raises(ValueError, match="at least 1 token"):
         system.prefill_s([0])
+
+
+def test_reusing_the_iteration_latency_between_evaluations_is_accurate(system):
+    """time_every = 8 (the study's) against evaluating every iteration: throughput within 1%."""
+    rng = np.random.default_rng(4)
+    ctx, left = rng.integers(20, 700, 128), rng.integers(1, 300, 128)
+    pool = Requests(input_len=rng.integers(1, 200, 512), output_len=rng.integers(2, 400, 512))
+    runs = [serve(system, pool, max_batch=128, iterations=24, initial=(ctx, left, None), time_every=k)
+            for k in (1, 8)]
+    assert runs[1].tokens_per_s == pytest.approx(runs[0].tokens_per_s, rel=0.01)
+
+
+def test_pipeline_parallel_devices_each_run_their_share_of_the_layers():
+    """GPT-3 30B at TP 4 x PP 2: a device runs 24 of the 48 layers; two batches are in flight, so the system emits
+    a batch per device iteration while a request's token step takes two of them."""
+    s = DecodeSystem.load("gpt3-30b-decode", "dual-rb", tp=4, pp=2)
+    assert s.layers == 24
+    rng = np.random.default_rng(5)
+    ctx, left = rng.integers(20, 300, 64), np.full(64, 10)
+    run = serve(s, Requests(input_len=[5], output_len=[5]), max_batch=64, iterations=3, initial=(ctx, left, None))
+    r = run.iterations[0]
+    assert r["latency_s"] == pytest.approx(2 * r["cycles"] / s.arch.clock_hz)
+    assert run.decode_tokens == 3 * 64 * 2
+    one = serve(s, Requests(input_len=[5], output_len=[5]), max_batch=64, iterations=1, initial=(ctx, left, None))
+    assert one.tokens_per_s == pytest.approx(64 * s.arch.clock_hz / r["cycles"])
