@@ -202,3 +202,17 @@ def test_decode_batch_checks():
         DecodeBatch(context=[1, 2], channel=[0])
     with pytest.raises(ValueError, match="positive"):
         DecodeBatch(context=[0], channel=[0])
+
+
+@pytest.mark.parametrize("context", [64, 300, 2048])
+def test_npu_only_attention_is_dram_bound_on_either_npu_unit(context):
+    """NPU-only decode attention streams each KV cache once: on the vector units it takes the DRAM time of the K and
+    V bytes within 5%; as GEMVs on the systolic arrays (NeuPIMs' FusedMHA) too once contexts are long, while short
+    ones pay each weight block's fill and drain (13% more at 64 tokens)."""
+    arch, sizes = load_arch("neupims-npu"), dict(B=32, H=8, M=context, E=128, F=128)
+    kv_cycles = 32 * 2 * 8 * 128 * context * 2 / 1024        # 32 requests' K and V bytes at 1 KB per cycle
+    cyc = {m: group_costs(load_cascade("attention_decode"), arch, load_mapping(m), sizes)[0].cycles
+           for m in ("npu-decode-attention-serving", "npu-decode-attention-systolic")}
+    assert cyc["npu-decode-attention-serving"] == pytest.approx(kv_cycles, rel=0.05)
+    systolic = cyc["npu-decode-attention-systolic"] / kv_cycles
+    assert 0.99 < systolic < (1.05 if context >= 300 else 1.2)
