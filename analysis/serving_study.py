@@ -141,7 +141,8 @@ def run_point(study: ServingStudy, system, model: str, dataset: str, batch: int,
 
 
 def point_row(study: ServingStudy, system, run, model, dataset, batch, config) -> dict:
-    """One throughput.csv row: the run's throughput and latency-weighted means of its iterations."""
+    """One throughput.csv row: the run's throughput and latency-weighted means of its iterations (``energy_pj``: one
+    device's energy per decode iteration; ``gwrite``... PIM commands per iteration on one device)."""
     it = pd.DataFrame(run.iterations)
     w = it.latency_s.to_numpy()
     mean = lambda col: float(np.average(it[col], weights=w)) if col in it else float("nan")  # noqa: E731
@@ -151,8 +152,9 @@ def point_row(study: ServingStudy, system, run, model, dataset, batch, config) -
            "util_pim": mean(f"util_{pim}"), "energy_pj": float(it.energy_pj.mean()),
            "busy_npu": mean(f"busy_{npu}"), "busy_pim": mean(f"busy_{pim}"),
            "mean_batch": float(it.batch.mean()), "mean_context": float(it.mean_context.mean()),
-           "sub_batches": float(it.sub_batches.mean()), "energy_pj_per_token": float(it.energy_pj.sum() /
-                                                                                     (it.batch.sum() * system.pp)),
+           "sub_batches": float(it.sub_batches.mean()),
+           # each of the pp devices runs its layers of one batch per device iteration, which emits one batch
+           "energy_pj_per_token": float(it.energy_pj.sum() * system.pp / it.batch.sum()),
            "dram_bytes": float(it.dram_bytes.mean()), "tp": system.tp, "pp": system.pp}
     for c in ("gwrite", "g_act", "comp", "readres"):
         row[c] = float(it[c].mean()) if c in it else 0.0
