@@ -13,13 +13,13 @@ from .cli_workload import parse_sets
 __all__ = ["register", "add_point_arguments", "run_point"]
 
 
-def add_point_arguments(p) -> None:
+def add_point_arguments(p, *, arch_required: bool = True) -> None:
     """The arguments that name one design point: a workload (or a whole model layer), an architecture, a mapping
     (or a mapping set for a model) and rank sizes (a model's parameters)."""
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--workload", help="cascade library name or YAML path")
     what.add_argument("--model", help="model preset (e.g. gpt3-7b-prefill) or YAML path: every layer of it")
-    p.add_argument("--arch", required=True, help="architecture preset name or YAML path")
+    p.add_argument("--arch", required=arch_required, help="architecture preset name or YAML path")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--mapping", help="mapping preset name or YAML path (with --workload)")
     how.add_argument("--mappings", help="mapping set (e.g. npu) giving each layer's mapping (with --model)")

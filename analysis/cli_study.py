@@ -1,6 +1,8 @@
 """``einsim study fusemax [--out DIR] [--engine analytical|event] [--models ..] [--seq-lens ..] [--quiet]``: run the
 study, then write its CSVs, figures and Markdown report as one set (:mod:`analysis.outputs`): ``--out`` is checked
-before any work, and the files appear together or not at all. A progress bar with rate and ETA shows on a terminal."""
+before any work, and the files appear together or not at all. A progress bar with rate and ETA shows on a terminal.
+A study whose YAML says ``kind: serving`` (``einsim study neupims --out DIR [--models ...] [--batches ...]``) runs on
+the serving path (:mod:`einsim.analysis.serving_run`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from einsim.workloads.errors import SpecError, SpecIssue
 
-from .cli_values import check_out_dir, int_list, name_list
+from .cli_values import check_out_dir, int_list, name_list, positive_int
 from .outputs import OutputSet, write_file
 
 __all__ = ["register", "run_study"]
@@ -26,11 +28,25 @@ def register(sub) -> None:
     p.add_argument("--models", type=name_list, default=None, help="comma-separated subset of models")
     p.add_argument("--seq-lens", type=int_list, default=None, help="comma-separated subset of sequence lengths")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--batches", type=int_list, default=None,
+                   help="comma-separated subset of batch sizes (serving studies)")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes for a serving study (default 1)")
+    p.add_argument("--crosscheck", action="store_true", help="serving study: cross-check points on the event engine")
+    p.add_argument("--prefill", action="store_true", help="serving study: time to first token with prompts run")
+    p.add_argument("--traces", default=None, help="serving study: NeuPIMs request-traces folder for the trace point")
     p.set_defaults(func=_main)
 
 
 def _main(args) -> int:
+    from .serving_study import is_serving_study
+
     out = check_out_dir(args.out or f"out/{Path(args.study).stem}")
+    if is_serving_study(args.study):
+        from .serving_run import run_serving_study
+
+        run_serving_study(args.study, out, models=args.models, batches=args.batches, workers=args.workers,
+                          crosscheck=args.crosscheck, prefill=args.prefill, traces=args.traces)
+        return 0
     run_study(args.study, out, models=args.models, seq_lens=args.seq_lens, engine=args.engine,
               progress=not args.quiet)
     return 0
