@@ -41,14 +41,16 @@ class Occupancy:
 
 
 def _intermediates(df: Dataflow, cascade, einsums, nest: Nest) -> dict:
-    """Bytes of each on-chip intermediate at the outermost level it is made or used."""
+    """Bytes of each on-chip tensor the group makes, at the outermost level it is made, used or complete: a tile
+    that accumulates across loops over ranks it does not index (a reduced rank's loop outside some of its own) is
+    held whole across them."""
     inter = {}
     for tname in sorted(df.on_chip, key=list(df.produced).index):   # Einsum order: a deterministic order
         if df.place.get(tname) == IN_PE:
             continue
         src = df.produced[tname]
         cons = [e for e in einsums if any(op.tensor == tname for op in e.inputs) and e.name != src]
-        k = min([nest.level[src]] + [nest.level[c.name] for c in cons])
+        k = min([nest.level[src], nest.store_depth(tname, nest.level[src])] + [nest.level[c.name] for c in cons])
         inter[tname] = (nest.footprint(tname, k, cascade.iterated.get(tname)) * df.tasks.arch.word_bytes
                         * (2 if tname in cascade.iterated else 1))
     return inter

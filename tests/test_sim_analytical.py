@@ -52,6 +52,18 @@ def test_gemm_on_4x4_array_by_hand():
     assert r2.summary["peak_buffer_bytes"] == 2 * (64 + 32) + 32         # DRAM inputs double-buffered
 
 
+def test_a_tile_accumulating_across_an_outer_reduction_loop_is_held_whole():
+    # K outermost: each of the 2 K blocks adds into every output tile, so all of Z (8 x 8 words = 128 B) stays in
+    # the buffer across the K loop, not one 4 x 4 tile of it (32 B).
+    text = GEMM_MAP.replace("PIPE", "serial").replace("loops: [[N, 8], [M, 4], [N, 4]]",
+                                                        "loops: [[K, 2], [M, 4], [N, 4]]").replace("hold: {B: 1}", "")
+    r = evaluate(workloads.load_cascade("gemm"), arch.arch_from_text(TINY), mappings.mapping_from_text(text),
+                 {"M": 8, "K": 4, "N": 8})
+    assert r.ok, r.reason
+    assert r.summary["peak_buffer_bytes"] >= 128
+    assert r.summary["dram_write_bytes"] == 128                         # stored once, after the K loop
+
+
 def test_infeasible_mappings_say_why():
     c = workloads.load_cascade("gemm")
     a = arch.arch_from_text(TINY)
