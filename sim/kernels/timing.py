@@ -246,8 +246,17 @@ def _apply(m, t, off, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_loop, kee
 
 @njit(cache=True)
 def in_order_latency(n_res, res, level, phase, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist, c_loop, trips):
-    """Cycles from the group's start to its last task done, every resource in program order (sim.maxplus)."""
+    """Cycles from the group's start to its last task done, every resource in program order (sim.maxplus). The
+    state holds only the resources some task uses (an idle resource's free time never matters)."""
     n = len(trips)
+    compact = -np.ones(n_res, np.int64)
+    used = 0
+    for t in range(len(res)):
+        if compact[res[t]] < 0:
+            compact[res[t]] = used
+            used += 1
+    res = compact[res]
+    n_res = used
     keep, lag, hist, done_at, reg0, end, size = _inorder_state(n_res, res, lat, dep_idx, c_src, c_dst, c_dist)
     carried = np.zeros(n + 1, np.bool_)
     for i in range(len(c_src)):
