@@ -131,7 +131,7 @@ def _unit(e, path, name, u):
         energy[k] = nonneg_num(e, path + ("energy_pj", k), v)
     area = {str(k): nonneg_num(e, path + ("area_um2", k), v)
             for k, v in _mapping(e, path + ("area_um2",), u.get("area_um2"), "component -> um^2 per PE").items()}
-    red = choice(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"), ("chain", "tree"))
+    red = _reduction(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"))
     rfr = nonneg_int(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
     rfw = nonneg_int(e, path + ("rf_writes_per_op",), u.get("rf_writes_per_op", 1))
     inst = pos_int(e, path + ("instances",), u.get("instances", 1))
@@ -140,6 +140,17 @@ def _unit(e, path, name, u):
     return UnitSpec(name=name, kind=kind, dims=dims, pipelines=pipelines, instances=inst, composite_ops=composite,
                     op_latency=latency, energy_pj=energy, area_um2=area, rf_reads_per_op=rfr, rf_writes_per_op=rfw,
                     spatial_reduction=red, systolic=systolic)
+
+
+REDUCTION_KINDS = ("chain", "tree", "none")
+
+
+def _reduction(e, path, value):
+    """A reduction drain kind, or {reduction operator or 'default': kind}."""
+    if isinstance(value, dict):
+        out = {str(op): choice(e, path + (op,), kind, REDUCTION_KINDS) for op, kind in value.items()}
+        return None if None in out.values() else out
+    return choice(e, path, value, REDUCTION_KINDS)
 
 
 def _mapping(e, path, value, what) -> dict:

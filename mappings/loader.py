@@ -75,7 +75,7 @@ def _build(doc: Doc) -> MappingSpec:
 def _group(e, path, g):
     if not check_keys(e, path, g, required=("einsums", "loops"),
                       optional=("spatial", "on_chip", "in_pe", "stream", "hold", "levels", "instances", "spill",
-                                "pipeline")):
+                                "pipeline", "window")):
         return None
     einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
     loops = []
@@ -137,6 +137,12 @@ def _group(e, path, g):
     if not isinstance(spill, bool):
         e.add(path + ("spill",), f"must be true or false, not {spill!r}")
     pipe = choice(e, path + ("pipeline",), g.get("pipeline", "in_order"), PIPELINES)
+    window = None
+    if "window" in g:
+        window = pos_int(e, path + ("window",), g["window"], " (innermost tiles in flight at once; 1: one at a time)")
+        if window is not None and pipe != "interleave":
+            e.add(path + ("window",), f"is honoured by 'pipeline: interleave' groups, not {pipe!r} ones; "
+                                      "use interleave with the window, or 'serial' for one tile at a time")
     return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
                  hold=hold, levels={str(k): v for k, v in levels.items()}, instances=inst or 1, spill=bool(spill),
-                 pipeline=pipe or "in_order")
+                 pipeline=pipe or "in_order", window=window)

@@ -11,6 +11,11 @@ Einsum's tile onto its unit's spatial dimensions (the rest of the tile is tempor
 - ``interleave``: units interleave tasks of different tiles freely (FuseMax's binding), limited only by true
   dependencies and each resource's occupancy.
 
+``window`` caps the innermost tiles in flight at once (the depth of the units' task queues; ``1``: one tile at a time,
+the next tile starts once every task of this one is done). Without it the buffer space the plan leaves decides
+(:mod:`einsim.sim.plan`). A block's work outside the innermost loop (its loads, prologue and epilogue) is not held by
+the window: it runs up to one block ahead in the plan's double-buffered outer tiles.
+
 Memory: a tensor's tiles live in the outermost on-chip level that serves the unit using them, unless ``levels``
 names another (an NPU's accumulator SRAM for partial sums); ``in_pe`` keeps an intermediate in the PEs' register
 files. Unit instances: ``instances: N`` spreads the iterations of the group's outermost loop over N instances of every
@@ -55,6 +60,7 @@ class Group:
     instances: int = 1                         # unit instances the outermost loop's iterations are spread over
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing
     pipeline: str = "in_order"
+    window: int | None = None                  # innermost tiles in flight at most (None: as the buffer allows)
 
     def __post_init__(self):
         object.__setattr__(self, "spatial", MappingProxyType({k: MappingProxyType(dict(v))

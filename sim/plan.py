@@ -29,8 +29,10 @@ latency from it and the event engine simulates it tile by tile, so its meaning i
 - ``level_peak_bytes``: peak bytes per on-chip level (per instance), ``peak_buffer_bytes`` the largest.
 - ``window``: innermost iterations that may be in flight at once (the depth of the units' task queues): 1 when
   serial; else 2 (the plan's double buffering) plus as many more as the buffer space the plan leaves free holds
-  copies of one innermost iteration's tiles (its loads and intermediates), at most WINDOW_MAX. Both timing models
-  honour it: iteration i + window starts only once iteration i is done.
+  copies of one innermost iteration's tiles (its loads and intermediates), at most WINDOW_MAX, and at most the
+  mapping's ``window`` (1: one tile at a time). Both timing models honour it: iteration i + window starts only once
+  the innermost tasks of iteration i are done. Tasks of outer levels (a block's loads, prologue and epilogue) are
+  not held by it: they may run up to one block of their level ahead (the outer tiles are double buffered).
 
 Lowering is a sequence of named steps, each in its own module with a typed result: nest analysis
 (:mod:`einsim.sim.nest`) -> per-unit work (:mod:`einsim.sim.unit_work`) and data movement per level
@@ -198,7 +200,8 @@ def _pack(df, nest, occ, arch: ArchSpec, g: Group, einsums, name) -> GroupPlan:
         act_count=arr([a[3] for a in acts], np.float64),
         peak_buffer_bytes=float(max(occ.level_peak.values(), default=0.0)), buffer_bytes=occ.buffer_bytes,
         level_peak_bytes=dict(occ.level_peak),
-        window=_window(T, n, g.pipeline, df, occ, nest.cascade.iterated), instances=nest.instances,
+        window=min(_window(T, n, g.pipeline, df, occ, nest.cascade.iterated), g.window or WINDOW_MAX),
+        instances=nest.instances,
         copies=nest.copies, concurrent=nest.concurrent,
     )
 

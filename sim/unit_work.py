@@ -85,7 +85,7 @@ def pipelined_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: 
     for dim, (rank, x) in mapped.items():
         steps *= math.ceil(x / unit.dims[dim])
         if rank in e.reduced:
-            lat += unit.reduction_latency(min(x, unit.dims[dim]))
+            lat += unit.reduction_latency(min(x, unit.dims[dim]), e.reduce_op)
     used = {rank for rank, _ in mapped.values()}
     steps *= math.prod(v for r, v in ext.items() if r not in used)
     lat += max((unit.op_latency.get(op, 0) for op in native), default=0)
