@@ -16,6 +16,10 @@ the next tile starts once every task of this one is done). Without it the buffer
 (:mod:`einsim.sim.plan`). A block's work outside the innermost loop (its loads, prologue and epilogue) is not held by
 the window: it runs up to one block ahead in the plan's double-buffered outer tiles.
 
+An Einsum runs inside every shared loop over a rank it indexes (its *loop level*); ``run_at: {E: k}`` hoists it to
+depth k (once per iteration of the first k loops, its tile spanning the deeper ones): e.g. FLAT's QK for a whole
+block of queries while the softmax below it goes row by row.
+
 Memory: a tensor's tiles live in the outermost on-chip level that serves the unit using them, unless ``levels``
 names another (an NPU's accumulator SRAM for partial sums); ``in_pe`` keeps an intermediate in the PEs' register
 files. Unit instances: ``instances: N`` spreads the iterations of the group's outermost loop over N instances of every
@@ -61,12 +65,14 @@ class Group:
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing
     pipeline: str = "in_order"
     window: int | None = None                  # innermost tiles in flight at most (None: as the buffer allows)
+    run_at: Mapping[str, int] = field(default_factory=dict)  # Einsum -> loop depth it runs at (hoisted outward)
 
     def __post_init__(self):
         object.__setattr__(self, "spatial", MappingProxyType({k: MappingProxyType(dict(v))
                                                               for k, v in self.spatial.items()}))
         object.__setattr__(self, "hold", MappingProxyType(dict(self.hold)))
         object.__setattr__(self, "levels", MappingProxyType(dict(self.levels)))
+        object.__setattr__(self, "run_at", MappingProxyType(dict(self.run_at)))
 
 
 @dataclass(frozen=True, kw_only=True)

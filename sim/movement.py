@@ -181,14 +181,19 @@ def _add_carries(df: Dataflow, nest: Nest, pending) -> None:
 
 
 def _add_reloads(df: Dataflow, cascade, einsums, nest: Nest) -> None:
-    """Intermediates not kept on chip are re-read from DRAM by their consumers in the group."""
+    """Intermediates not kept on chip are re-read from DRAM by their consumers in the group; consumers at the same
+    loop level and phase share one reload of the tile."""
+    shared: dict = {}
     for e in einsums:
         k = nest.level[e.name]
         for op in e.inputs:
             src = df.produced.get(op.tensor)
             if src is not None and op.tensor not in df.on_chip and src != e.name:
-                elems = nest.footprint(op.tensor, k, cascade.iterated.get(op.tensor))
                 consumer = df.tasks.tasks[df.task_of[e.name]]
-                lt = df.tasks.transfer(LOAD, op.tensor, k, consumer.phase, elems, "reload", df.place[op.tensor])
-                df.tasks.tasks[lt].deps = [df.tasks.find_store(op.tensor)]
-                consumer.deps = sorted(set(consumer.deps) | {lt})
+                key = (op.tensor, k, consumer.phase)
+                if key not in shared:
+                    elems = nest.footprint(op.tensor, k, cascade.iterated.get(op.tensor))
+                    shared[key] = df.tasks.transfer(LOAD, op.tensor, k, consumer.phase, elems, "reload",
+                                                    df.place[op.tensor])
+                    df.tasks.tasks[shared[key]].deps = [df.tasks.find_store(op.tensor)]
+                consumer.deps = sorted(set(consumer.deps) | {shared[key]})
