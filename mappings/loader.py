@@ -146,7 +146,8 @@ def _group(e, path, g):
     run_at = {}
     ra = g.get("run_at") or {}
     if not isinstance(ra, dict):
-        e.add(path + ("run_at",), f"must map an Einsum -> the loop depth it runs at (0 = outside all loops), not {ra!r}")
+        e.add(path + ("run_at",), f"must map an Einsum -> the loop depth it runs at (0 = outside all loops), "
+                                  f"not {ra!r}")
     else:
         for k, v in ra.items():
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
