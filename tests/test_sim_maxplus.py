@@ -83,7 +83,9 @@ def test_in_order_attention_equals_the_engine(mapping, cascade):
     assert plans
     for p in plans:
         ev = run(program_of(p, c, window_of(p, c, a)))
-        assert ev.cycles == pytest.approx(in_order_latency(p), rel=1e-5)
+        # the engine rounds each task to its 1/64-cycle tick (a 256 x 256 score tile's store: 286.865 cycles ->
+        # 286.859): some 0.1 cycle a block
+        assert ev.cycles == pytest.approx(in_order_latency(p), rel=5e-5)
 
 
 def test_carried_recurrence_restarts_in_the_closed_form():
