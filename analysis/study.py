@@ -1,7 +1,10 @@
 """The FuseMax study: load its YAML definition, evaluate every (model, seq_len, config) point, return DataFrames.
 
 Attention uses each configuration's cascade, architecture and mapping; end to end adds the model's other layers
-(projections, FFN) with the study's layer mappings on the same architecture. Pure computation: no files written.
+(projections, FFN) with the study's layer mappings on the same architecture. A study may ``extends`` another (its
+keys replace the base's) and list ``quirks``: YAML overlays on some configurations that reproduce a reference model's
+modelling choices (:mod:`einsim.analysis.overlay`). ``published`` names a CSV of a reference's per-point figures
+(config, model, seq_len, latency_s, energy_pj) to compare with. Pure computation: no files written.
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ from einsim.sim import evaluate, simulate
 from einsim.workloads.errors import SpecError
 from einsim.workloads.yamlio import check_keys, load_doc
 
+from .overlay import Quirk, Specs, resolve
+
 __all__ = ["ENGINES", "Study", "load_study", "run_attention", "run_end_to_end", "run_pareto", "scale_array",
-           "STUDY_DIR"]
+           "config_specs", "run_buffer_sweep", "STUDY_DIR"]
 
 STUDY_DIR = Path(__file__).parent / "studies"
 #: timing model by name: the analytical model (rung 4) or the event engine (rung 3); same Result either way
 ENGINES = {"analytical": evaluate, "event": simulate}
+
+_KEYS = ("name", "models", "seq_lens", "configs", "layers", "baseline")
+_OPTIONAL = ("reference", "pareto", "paper", "published", "buffer_sweep")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -39,17 +47,33 @@ class Study:
     pareto: dict
     paper: dict
     folder: Path
+    quirks: tuple[Quirk, ...] = ()
+    published: Path | None = None
+    buffer_sweep: dict = dataclasses.field(default_factory=dict)
+
+
+def _study_path(name_or_path, folder: Path = STUDY_DIR) -> Path:
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = folder / f"{name_or_path}.yaml"
+    return path
 
 
 def load_study(name_or_path) -> Study:
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = STUDY_DIR / f"{name_or_path}.yaml"
+    path = _study_path(name_or_path)
     doc = load_doc(path)
     e = doc.errors()
     d = doc.data
-    check_keys(e, (), d, required=("name", "models", "seq_lens", "configs", "layers", "baseline"),
-               optional=("reference", "pareto", "paper"))
+    if isinstance(d, dict) and "extends" in d:
+        check_keys(e, (), d, required=("name", "extends"), optional=_KEYS[1:] + _OPTIONAL + ("quirks",))
+        e.raise_if_any()
+        base = load_doc(_study_path(d["extends"], path.parent))
+        be = base.errors()
+        check_keys(be, (), base.data, required=_KEYS, optional=_OPTIONAL)
+        be.raise_if_any()
+        d = {**base.data, **{k: v for k, v in d.items() if k != "extends"}}
+    else:
+        check_keys(e, (), d, required=_KEYS, optional=_OPTIONAL + ("quirks",))
     e.raise_if_any()
     for c, v in d["configs"].items():
         check_keys(e, ("configs", c), v, required=("cascade", "arch", "mapping"))
@@ -57,11 +81,44 @@ def load_study(name_or_path) -> Study:
         check_keys(e, ("layers", r), v, required=("mapping",), optional=("cascade",))
     if d["baseline"] not in d["configs"]:
         e.add(("baseline",), f"must be one of the configs ({', '.join(d['configs'])}), not {d['baseline']!r}")
+    quirks = _quirks(e, d.get("quirks") or [], tuple(d["configs"]))
     e.raise_if_any()
+    published = path.parent / d["published"] if d.get("published") else None
     return Study(name=d["name"], models=tuple(d["models"]), seq_lens=tuple(int(s) for s in d["seq_lens"]),
                  configs=dict(d["configs"]), layers=dict(d["layers"]), baseline=d["baseline"],
                  reference=d.get("reference", d["baseline"]), pareto=dict(d.get("pareto") or {}),
-                 paper=dict(d.get("paper") or {}), folder=path.parent)
+                 paper=dict(d.get("paper") or {}), folder=path.parent, quirks=quirks, published=published,
+                 buffer_sweep=dict(d.get("buffer_sweep") or {}))
+
+
+def _quirks(e, items, configs: tuple) -> tuple[Quirk, ...]:
+    if not isinstance(items, list):
+        e.add(("quirks",), f"must be a list of quirks (name, what, source, configs, overlays), not {items!r}")
+        return ()
+    out = []
+    for i, q in enumerate(items):
+        path = ("quirks", i)
+        if not check_keys(e, path, q, required=("name", "what", "source", "configs"),
+                          optional=("seq_lens", "cascade", "arch", "mapping")):
+            continue
+        cfgs = configs if q["configs"] == "all" else q["configs"]
+        if not isinstance(cfgs, (list, tuple)) or any(c not in configs for c in cfgs):
+            e.add(path + ("configs",), f"must be 'all' or a list of the study's configs ({', '.join(configs)}), "
+                                       f"not {q['configs']!r}")
+            continue
+        if not any(k in q for k in ("cascade", "arch", "mapping")):
+            e.add(path, "needs an overlay: cascade, arch or mapping (a file name, or YAML to merge into the file)")
+            continue
+        lens = q.get("seq_lens")
+        out.append(Quirk(name=str(q["name"]), what=str(q["what"]), source=str(q["source"]), configs=tuple(cfgs),
+                         seq_lens=None if lens is None else tuple(int(x) for x in lens), cascade=q.get("cascade"),
+                         arch=q.get("arch"), mapping=q.get("mapping")))
+    return tuple(out)
+
+
+def config_specs(study: Study, config: str, seq_len: int, without=frozenset()) -> Specs:
+    """Cascade, architecture and mapping of ``config`` at ``seq_len``, with the study's quirks but ``without``."""
+    return resolve(study.folder, study.configs[config], config, seq_len, study.quirks, without)
 
 
 def _cascade(study: Study, name: str):
@@ -73,23 +130,22 @@ def _progress(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _attention_point(study, model, seq_len, cfg, arch=None, mapping=None, engine="analytical"):
-    c = study.configs[cfg]
+def _attention_point(study, model, seq_len, cfg, arch=None, mapping=None, engine="analytical", without=frozenset()):
+    specs = config_specs(study, cfg, seq_len, without)
     layer = next(L for L in workloads.load_model(model).instantiate(seq_len=seq_len) if L.role == "attention")
-    arch = arch or arch_mod.load_arch(c["arch"])
-    mapping = mapping or map_mod.load_mapping(c["mapping"])
-    return ENGINES[engine](_cascade(study, c["cascade"]), arch, mapping, dict(layer.sizes)), layer
+    return ENGINES[engine](specs.cascade, arch or specs.arch, mapping or specs.mapping, dict(layer.sizes)), layer
 
 
 def run_attention(study: Study, *, models=None, seq_lens=None, configs=None, progress=True,
-                  engine="analytical"):
-    """(points DataFrame, per-Einsum activity DataFrame) for attention alone."""
+                  engine="analytical", breakdown: list | None = None, without=frozenset()):
+    """(points DataFrame, per-Einsum activity DataFrame) for attention alone; with a ``breakdown`` list, each
+    point's energy rows (model, seq_len, config, component, action, count, energy_pj) are appended to it."""
     rows, act = [], []
     for model in models or study.models:
         label = workloads.load_model(model).label if hasattr(workloads.load_model(model), "label") else model
         for s in seq_lens or study.seq_lens:
             for cfg in configs or study.configs:
-                r, _ = _attention_point(study, model, s, cfg, engine=engine)
+                r, _ = _attention_point(study, model, s, cfg, engine=engine, without=without)
                 if progress:
                     _progress(f"attention {label} {s} {cfg}: "
                               + (f"{r.summary['latency_s']:.4g} s" if r.ok else f"infeasible: {r.reason}"))
@@ -100,12 +156,17 @@ def run_attention(study: Study, *, models=None, seq_lens=None, configs=None, pro
                 for a in r.activity:
                     act.append({"model": label, "seq_len": s, "config": cfg, "group": a[0], "einsum": a[1],
                                 "task": a[2], "resource": a[3], "busy_cycles": a[5], "pe_cycles": a[6]})
+                if breakdown is not None:
+                    breakdown.extend({"model": label, "seq_len": s, "config": cfg, "component": comp,
+                                      "action": action, "count": n, "energy_pj": pj}
+                                     for comp, action, n, pj in r.energy)
     return pd.DataFrame(rows), pd.DataFrame(act)
 
 
 def run_end_to_end(study: Study, attention: pd.DataFrame, *, models=None, seq_lens=None, configs=None,
-                   progress=True, engine="analytical") -> pd.DataFrame:
-    """Attention rows plus each model's other layers (times their count), per (model, seq_len, config)."""
+                   progress=True, engine="analytical", without=frozenset()) -> pd.DataFrame:
+    """Attention rows plus each model's other layers (times their count), per (model, seq_len, config); the layers
+    run on the configuration's architecture (with its quirks)."""
     rows = []
     cache = {}
     for model in models or study.models:
@@ -118,7 +179,7 @@ def run_end_to_end(study: Study, attention: pd.DataFrame, *, models=None, seq_le
                 tot = {"cycles": float(a.cycles.iloc[0]), "latency_s": float(a.latency_s.iloc[0]),
                        "energy_pj": float(a.energy_pj.iloc[0]), "dram_bytes": float(a.dram_bytes.iloc[0])}
                 ok = bool(a.ok.iloc[0])
-                arch_name = study.configs[cfg]["arch"]
+                specs = config_specs(study, cfg, s, without)
                 for L in layers:
                     if L.role == "attention":
                         continue
@@ -126,11 +187,11 @@ def run_end_to_end(study: Study, attention: pd.DataFrame, *, models=None, seq_le
                     if spec is None:
                         raise SpecError([workloads.SpecIssue(str(study.folder), None, "layers",
                                                              f"no mapping for layer role {L.role!r}; add it")])
-                    key = (arch_name, L.role, tuple(sorted(L.sizes.items())))
+                    key = (specs.arch_key, L.role, tuple(sorted(L.sizes.items())))
                     if key not in cache:
                         casc = _cascade(study, spec.get("cascade", L.cascade))
-                        cache[key] = ENGINES[engine](casc, arch_mod.load_arch(arch_name),
-                                              map_mod.load_mapping(spec["mapping"]), dict(L.sizes))
+                        cache[key] = ENGINES[engine](casc, specs.arch, map_mod.load_mapping(spec["mapping"]),
+                                                     dict(L.sizes))
                     r = cache[key]
                     ok = ok and r.ok
                     for k in tot:
@@ -154,9 +215,8 @@ def scale_array(arch, mapping, size: int):
 
 def run_pareto(study: Study, progress=True) -> pd.DataFrame:
     p = study.pareto
-    cfg = study.configs[p["config"]]
-    base_arch = arch_mod.load_arch(cfg["arch"])
-    base_map = map_mod.load_mapping(cfg["mapping"])
+    specs = config_specs(study, p["config"], int(p["seq_len"]))
+    base_arch, base_map = specs.arch, specs.mapping
     rows = []
     for size in p["sizes"]:
         a, m = scale_array(base_arch, base_map, int(size))
@@ -169,4 +229,24 @@ def run_pareto(study: Study, progress=True) -> pd.DataFrame:
                      "util_2d": r.summary.get("util_array2d", float("nan"))})
         if progress:
             _progress(f"pareto {size}x{size}: {rows[-1]['latency_s']:.4g} s, {rows[-1]['area_mm2']:.1f} mm2")
+    return pd.DataFrame(rows)
+
+
+def run_buffer_sweep(study: Study, progress=True) -> pd.DataFrame:
+    """The study's ``buffer_sweep``: one configuration's on-chip ``level`` at each capacity (MiB), its energy per
+    access and area from the component model for that geometry, and one attention point evaluated on it."""
+    b = study.buffer_sweep
+    specs = config_specs(study, b["config"], int(b["seq_len"]))
+    rows = []
+    for mib in b["capacities_mib"]:
+        a = specs.arch.with_level(b["level"], capacity_bytes=int(mib * 2**20))
+        lvl = a.level(b["level"])
+        r, _ = _attention_point(study, b["model"], int(b["seq_len"]), b["config"], arch=a)
+        buf = sum(e[3] for e in r.energy if e[0] == b["level"]) if r.ok else float("nan")
+        rows.append({"capacity_mib": mib, "read_pj": lvl.access_energy_pj("read"),
+                     "write_pj": lvl.access_energy_pj("write"), "area_mm2": lvl.copy_area_um2 / 1e6, "ok": r.ok,
+                     "latency_s": r.summary.get("latency_s", float("nan")),
+                     "energy_pj": r.summary.get("energy_pj", float("nan")), "buffer_energy_pj": buf})
+        if progress:
+            _progress(f"buffer {mib} MiB: read {rows[-1]['read_pj']:.0f} pJ, {rows[-1]['area_mm2']:.1f} mm2")
     return pd.DataFrame(rows)

@@ -132,8 +132,8 @@ def _unit(e, path, name, u):
     area = {str(k): nonneg_num(e, path + ("area_um2", k), v)
             for k, v in _mapping(e, path + ("area_um2",), u.get("area_um2"), "component -> um^2 per PE").items()}
     red = _reduction(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"))
-    rfr = nonneg_int(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
-    rfw = nonneg_int(e, path + ("rf_writes_per_op",), u.get("rf_writes_per_op", 1))
+    rfr = nonneg_num(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
+    rfw = nonneg_num(e, path + ("rf_writes_per_op",), u.get("rf_writes_per_op", 1))
     inst = pos_int(e, path + ("instances",), u.get("instances", 1))
     if None in dims.values() or None in (red, rfr, rfw, inst, systolic) or len(dims) != len(UNIT_DIMS[kind]):
         return None

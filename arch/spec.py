@@ -42,8 +42,9 @@ class UnitSpec:
     ops on one pipeline serialize. ``op_latency`` gives an op's pipeline depth in cycles (its result is ready that
     long after its last issue; 0 by default). ``composite_ops`` builds ops the PE lacks from native ones
     (FuseMax: ``exp = 6 mac + 1 add``). ``energy_pj`` prices each native op and ``rf_read``/``rf_write``;
-    ``area_um2`` is per PE, by component. ``spatial_reduction`` says how a reduction across a spatial dimension
-    of D PEs drains: ``chain`` (D cycles), ``tree`` (ceil(log2 D) cycles) or ``none`` (no drain charged: for
+    ``area_um2`` is per PE, by component; ``rf_reads_per_op``/``rf_writes_per_op`` are the register-file accesses
+    each op makes (on average: a fraction counts some). ``spatial_reduction`` says how a reduction across a spatial
+    dimension of D PEs drains: ``chain`` (D cycles), ``tree`` (ceil(log2 D) cycles) or ``none`` (no drain charged: for
     reproducing models that ignore it); either one kind for every reduction or a mapping from the reduction's
     operator (``sum``, ``max``, ...) to a kind, with ``default`` for the rest (chain if absent). ``systolic`` holds a
     ``systolic_array``'s microarchitecture parameters (see :class:`einsim.arch.systolic.SystolicArraySpec`).
@@ -58,8 +59,8 @@ class UnitSpec:
     op_latency: Mapping[str, int] = field(default_factory=dict)
     energy_pj: Mapping[str, float] = field(default_factory=dict)
     area_um2: Mapping[str, float] = field(default_factory=dict)
-    rf_reads_per_op: int = 2
-    rf_writes_per_op: int = 1
+    rf_reads_per_op: float = 2
+    rf_writes_per_op: float = 1
     spatial_reduction: str | Mapping[str, str] = "chain"
     systolic: Mapping[str, object] = field(default_factory=dict)
 
