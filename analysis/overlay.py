@@ -81,11 +81,19 @@ def merge(base, over):
     return over
 
 
-def _file(folder: Path, name: str, presets: Path) -> Path:
-    """A file next to the study, else a preset of that name."""
-    local = folder / name
-    if local.suffix in (".yaml", ".yml") and local.exists():
-        return local
+def _local(folders, name: str) -> Path | None:
+    """A YAML file next to the study (or the study it extends), or None."""
+    if name.endswith((".yaml", ".yml")):
+        for folder in folders:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def _file(folders, name: str, presets: Path) -> Path:
+    """A file next to the study, else a path as given, else a preset of that name."""
+    if name.endswith((".yaml", ".yml")):
+        return _local(folders, name) or Path(name)
     return presets / f"{name}.yaml"
 
 
@@ -105,12 +113,12 @@ def _load(kind: str, path: str, overlays: str):
     return loader[1](yaml.safe_dump(data, sort_keys=False), f"{path} + quirks {', '.join(labels)}")
 
 
-def resolve(folder: Path, config: dict, name: str, seq_len: int, quirks=(), without=frozenset()) -> Specs:
+def resolve(folders, config: dict, name: str, seq_len: int, quirks=(), without=frozenset()) -> Specs:
     """The specs of configuration ``name`` (``config``: its cascade, arch, mapping) at ``seq_len``, with every quirk
-    that applies except those in ``without``."""
+    that applies except those in ``without``; files are looked up in ``folders`` (the study's, then its base's)."""
     cascade = config["cascade"]
     presets = {"arch": ARCH_PRESETS, "mapping": MAPPING_PRESETS}
-    files = {k: _file(folder, config[k], presets[k]) for k in presets}
+    files = {k: _file(folders, config[k], presets[k]) for k in presets}
     overs: dict = {"arch": [], "mapping": []}
     used = []
     for q in quirks:
@@ -122,11 +130,10 @@ def resolve(folder: Path, config: dict, name: str, seq_len: int, quirks=(), with
         for kind in ("arch", "mapping"):
             v = getattr(q, kind)
             if isinstance(v, str):
-                files[kind], overs[kind] = _file(folder, v, presets[kind]), []
+                files[kind], overs[kind] = _file(folders, v, presets[kind]), []
             elif v is not None:
                 overs[kind].append((q.name, v))
-    local = folder / cascade
-    casc = workloads.load_cascade(local if local.suffix == ".yaml" and local.exists() else cascade)
+    casc = workloads.load_cascade(_local(folders, cascade) or cascade)
     key = {k: json.dumps(overs[k], sort_keys=True) for k in overs}
     return Specs(cascade=casc, arch=_load("arch", str(files["arch"]), key["arch"]),
                  mapping=_load("mapping", str(files["mapping"]), key["mapping"]),

@@ -46,16 +46,28 @@ class Study:
     reference: str
     pareto: dict
     paper: dict
-    folder: Path
+    folder: Path             # where the study file is; files it names are looked up here, then in ``base_folders``
     quirks: tuple[Quirk, ...] = ()
     published: Path | None = None
     buffer_sweep: dict = dataclasses.field(default_factory=dict)
+    base_folders: tuple[Path, ...] = ()      # the folders of the studies it extends
+
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        return (self.folder,) + self.base_folders
+
+    def find(self, name: str) -> Path | None:
+        """A file a study names: next to it, else next to the study it extends (None if neither has it)."""
+        return next((f / name for f in self.folders if (f / name).is_file()), None)
 
 
 def _study_path(name_or_path, folder: Path = STUDY_DIR) -> Path:
+    """A study file: a path, or a name next to ``folder`` or among the packaged studies."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = folder / f"{name_or_path}.yaml"
+        if not path.exists():
+            path = STUDY_DIR / f"{name_or_path}.yaml"
     return path
 
 
@@ -64,14 +76,17 @@ def load_study(name_or_path) -> Study:
     doc = load_doc(path)
     e = doc.errors()
     d = doc.data
+    base_folders: tuple = ()
     if isinstance(d, dict) and "extends" in d:
         check_keys(e, (), d, required=("name", "extends"), optional=_KEYS[1:] + _OPTIONAL + ("quirks",))
         e.raise_if_any()
-        base = load_doc(_study_path(d["extends"], path.parent))
+        base_path = _study_path(d["extends"], path.parent)
+        base = load_doc(base_path)
         be = base.errors()
         check_keys(be, (), base.data, required=_KEYS, optional=_OPTIONAL)
         be.raise_if_any()
         d = {**base.data, **{k: v for k, v in d.items() if k != "extends"}}
+        base_folders = (base_path.parent,)
     else:
         check_keys(e, (), d, required=_KEYS, optional=_OPTIONAL + ("quirks",))
     e.raise_if_any()
@@ -83,12 +98,18 @@ def load_study(name_or_path) -> Study:
         e.add(("baseline",), f"must be one of the configs ({', '.join(d['configs'])}), not {d['baseline']!r}")
     quirks = _quirks(e, d.get("quirks") or [], tuple(d["configs"]))
     e.raise_if_any()
-    published = path.parent / d["published"] if d.get("published") else None
-    return Study(name=d["name"], models=tuple(d["models"]), seq_lens=tuple(int(s) for s in d["seq_lens"]),
+    study = Study(name=d["name"], models=tuple(d["models"]), seq_lens=tuple(int(s) for s in d["seq_lens"]),
                  configs=dict(d["configs"]), layers=dict(d["layers"]), baseline=d["baseline"],
                  reference=d.get("reference", d["baseline"]), pareto=dict(d.get("pareto") or {}),
-                 paper=dict(d.get("paper") or {}), folder=path.parent, quirks=quirks, published=published,
-                 buffer_sweep=dict(d.get("buffer_sweep") or {}))
+                 paper=dict(d.get("paper") or {}), folder=path.parent, quirks=quirks,
+                 buffer_sweep=dict(d.get("buffer_sweep") or {}), base_folders=base_folders)
+    if d.get("published"):
+        found = study.find(d["published"])
+        if found is None:
+            e.add(("published",), f"must name a CSV next to the study, not {d['published']!r} (not found)")
+            e.raise_if_any()
+        study = dataclasses.replace(study, published=found)
+    return study
 
 
 def _quirks(e, items, configs: tuple) -> tuple[Quirk, ...]:
@@ -118,12 +139,12 @@ def _quirks(e, items, configs: tuple) -> tuple[Quirk, ...]:
 
 def config_specs(study: Study, config: str, seq_len: int, without=frozenset()) -> Specs:
     """Cascade, architecture and mapping of ``config`` at ``seq_len``, with the study's quirks but ``without``."""
-    return resolve(study.folder, study.configs[config], config, seq_len, study.quirks, without)
+    return resolve(study.folders, study.configs[config], config, seq_len, study.quirks, without)
 
 
 def _cascade(study: Study, name: str):
-    local = study.folder / name
-    return workloads.load_cascade(local if local.suffix == ".yaml" and local.exists() else name)
+    local = study.find(name) if name.endswith((".yaml", ".yml")) else None
+    return workloads.load_cascade(local or name)
 
 
 def _progress(msg):
