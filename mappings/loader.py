@@ -75,7 +75,7 @@ def _build(doc: Doc) -> MappingSpec:
 def _group(e, path, g):
     if not check_keys(e, path, g, required=("einsums", "loops"),
                       optional=("spatial", "on_chip", "in_pe", "stream", "hold", "levels", "instances", "spill",
-                                "pipeline", "window", "run_at")):
+                                "pipeline", "window", "run_at", "bypass")):
         return None
     einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
     loops = []
@@ -116,6 +116,7 @@ def _group(e, path, g):
     on_chip = _names(e, path + ("on_chip",), g.get("on_chip", "all"), "tensor")
     in_pe = _names(e, path + ("in_pe",), g.get("in_pe", []), "tensor") or ()
     stream = _names(e, path + ("stream",), g.get("stream", []), "tensor") or ()
+    bypass = _names(e, path + ("bypass",), g.get("bypass", []), "tensor") or ()
     hold = {}
     hv = g.get("hold") or {}
     if not isinstance(hv, dict):
@@ -156,4 +157,4 @@ def _group(e, path, g):
                 run_at[str(k)] = v
     return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
                  hold=hold, levels={str(k): v for k, v in levels.items()}, instances=inst or 1, spill=bool(spill),
-                 pipeline=pipe or "in_order", window=window, run_at=run_at)
+                 pipeline=pipe or "in_order", window=window, run_at=run_at, bypass=bypass)

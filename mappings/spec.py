@@ -22,11 +22,13 @@ block of queries while the softmax below it goes row by row.
 
 Memory: a tensor's tiles live in the outermost on-chip level that serves the unit using them, unless ``levels``
 names another (an NPU's accumulator SRAM for partial sums); ``in_pe`` keeps an intermediate in the PEs' register
-files. Unit instances: ``instances: N`` spreads the iterations of the group's outermost loop over N instances of every
-unit the group uses (N NPU cores), each running its share of the group on its own private levels while sharing DRAM.
+files; ``bypass`` moves a tensor that goes through DRAM straight between DRAM and the units (Timeloop's bypass: no
+buffer access, no buffer space). Unit instances: ``instances: N`` spreads the iterations of the group's outermost
+loop over N instances of every unit the group uses (N NPU cores), each running its share of the group on its own
+private levels while sharing DRAM.
 
 A tile factor may be a list of candidates (``{best_of: [..]}``); the mapper (:mod:`mappings.mapper`) picks the
-feasible candidate with the fewest cycles, the largest on ties.
+feasible candidate with the fewest cycles, then the least energy among those as fast, the largest on ties.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Group:
     pipeline: str = "in_order"
     window: int | None = None                  # innermost tiles in flight at most (None: as the buffer allows)
     run_at: Mapping[str, int] = field(default_factory=dict)  # Einsum -> loop depth it runs at (hoisted outward)
+    bypass: tuple[str, ...] = ()               # tensors moved between DRAM and the units without an on-chip level
 
     def __post_init__(self):
         object.__setattr__(self, "spatial", MappingProxyType({k: MappingProxyType(dict(v))

@@ -52,7 +52,7 @@ from einsim.mappings.spec import Group, MappingSpec
 from einsim.workloads import Cascade
 
 from .errors import Infeasible
-from .movement import IN_PE, build_dataflow
+from .movement import BYPASS, IN_PE, build_dataflow
 from .nest import analyze_nest
 from .occupancy import check_occupancy
 from .tasks import COMPUTE, LOAD, STORE, Task
@@ -218,10 +218,11 @@ def _window(T, n, pipeline, df, occ, iterated) -> int:
             continue
         if t.kind == LOAD:
             lvl = df.place[t.tensor]
-            per_iter[lvl] = per_iter.get(lvl, 0.0) + t.bytes
+            if lvl != BYPASS:
+                per_iter[lvl] = per_iter.get(lvl, 0.0) + t.bytes
         elif t.kind == COMPUTE:
             out = output[t.einsum]
-            b = occ.buffer_bytes.get(out, 0.0) if out not in iterated and df.place[out] != IN_PE else 0.0
+            b = occ.buffer_bytes.get(out, 0.0) if out not in iterated and df.place[out] not in (IN_PE, BYPASS) else 0.0
             if b:
                 per_iter[df.place[out]] = per_iter.get(df.place[out], 0.0) + b
     extra = [max(0.0, occ.spare.get(lvl, 0.0)) // b for lvl, b in per_iter.items() if b > 0]
