@@ -16,6 +16,8 @@ _COMMAND_MODULES = (
     "einsim.analysis.cli_evaluate",
     "einsim.analysis.cli_simulate",
     "einsim.analysis.cli_study",
+    "einsim.analysis.cli_sweep",
+    "einsim.analysis.cli_report",
     "einsim.analysis.cli_kernel",
     "einsim.analysis.cli_rtl",
 )

@@ -13,12 +13,28 @@ __all__ = ["register", "add_point_arguments", "run_point"]
 
 
 def add_point_arguments(p) -> None:
-    """The arguments that name one design point: workload, architecture, mapping and rank sizes."""
-    p.add_argument("--workload", required=True, help="cascade library name or YAML path")
+    """The arguments that name one design point: a workload (or a whole model layer), an architecture, a mapping
+    (or a mapping set for a model) and rank sizes (a model's parameters)."""
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--workload", help="cascade library name or YAML path")
+    what.add_argument("--model", help="model preset (e.g. gpt3-7b-prefill) or YAML path: every layer of it")
     p.add_argument("--arch", required=True, help="architecture preset name or YAML path")
-    p.add_argument("--mapping", required=True, help="mapping preset name or YAML path")
-    p.add_argument("--set", action="append", default=[], metavar="R=N", help="rank size, e.g. --set M=4096")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--mapping", help="mapping preset name or YAML path (with --workload)")
+    how.add_argument("--mappings", help="mapping set (e.g. npu) giving each layer's mapping (with --model)")
+    p.add_argument("--seq-len", type=int, default=2048, help="sequence length S of a --model (default 2048)")
+    p.add_argument("--set", action="append", default=[], metavar="R=N",
+                   help="rank size (a model's parameter with --model), e.g. --set M=4096")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _check_pairing(args) -> None:
+    from einsim.workloads.errors import SpecError, SpecIssue
+
+    if args.workload and not args.mapping:
+        raise SpecError([SpecIssue("<command line>", None, "--mapping", "--workload needs --mapping")])
+    if args.model and not args.mappings:
+        raise SpecError([SpecIssue("<command line>", None, "--mappings", "--model needs --mappings (e.g. npu)")])
 
 
 def run_point(args, model, **options) -> int:
@@ -30,6 +46,11 @@ def run_point(args, model, **options) -> int:
     import einsim.mappings as mappings
     import einsim.workloads as workloads
 
+    _check_pairing(args)
+    if args.model:
+        from .cli_model import run_model
+
+        return run_model(args, model)
     r = model(workloads.load_cascade(args.workload), arch.load_arch(args.arch), mappings.load_mapping(args.mapping),
               parse_sets(args.set), **options)
     if args.json:

@@ -92,9 +92,9 @@ def _check_hierarchy(e, units, memory):
             e.add(("units", u.name), "no on-chip memory level serves this unit; add one or name it in 'serves'")
 
 
-_UNIT_KEYS = ("rows", "cols", "pes", "lanes", "instances", "pipelines", "composite_ops", "op_latency", "energy_pj",
-              "area_um2", "rf_reads_per_op", "rf_writes_per_op", "spatial_reduction", "dataflow",
-              "microarchitecture")
+_UNIT_KEYS = ("rows", "cols", "pes", "lanes", "banks", "instances", "pipelines", "composite_ops", "op_latency",
+              "energy_pj", "area_um2", "rf_reads_per_op", "rf_writes_per_op", "spatial_reduction", "dataflow",
+              "microarchitecture", "device", "row_buffers")
 
 
 def _unit(e, path, name, u):
@@ -104,17 +104,21 @@ def _unit(e, path, name, u):
     kind = choice(e, path + ("kind",), u["kind"], UNIT_KINDS)
     if kind is None:
         return None
+    pim = _pim(e, path, kind, u)
+    if pim is None:
+        return None
+    u = {**pim.pop("defaults"), **u}
     dims = {}
     for dim in UNIT_DIMS[kind]:
         if dim not in u:
             e.add(path, f"a {kind} unit needs key {dim!r}")
         else:
             dims[dim] = pos_int(e, path + (dim,), u[dim])
-    for dim in ("rows", "cols", "pes", "lanes"):
+    for dim in ("rows", "cols", "pes", "lanes", "banks"):
         if dim in u and dim not in UNIT_DIMS[kind]:
             e.add(path + (dim,), f"a {kind} unit has dimensions {', '.join(UNIT_DIMS[kind])}, not {dim!r}")
     systolic = _systolic(e, path, kind, u)
-    default_pipes = {"alu": {"mac": 1}} if kind == "systolic_array" else None
+    default_pipes = {"alu": {"mac": 1}} if kind in ("systolic_array", "pim") else None
     pipelines = _pipelines(e, path + ("pipelines",), u.get("pipelines", default_pipes))
     native = {op for ops in pipelines.values() for op in ops}
     composite = _composite(e, path + ("composite_ops",), u.get("composite_ops") or {}, native)
@@ -128,8 +132,8 @@ def _unit(e, path, name, u):
     for k, v in _mapping(e, path + ("energy_pj",), u.get("energy_pj"), "action -> pJ").items():
         if k not in native and k not in ("rf_read", "rf_write"):
             e.add(path + ("energy_pj", k), f"must be a native op of this unit or rf_read/rf_write, not {k!r}")
-        energy[k] = nonneg_num(e, path + ("energy_pj", k), v)
-    area = {str(k): nonneg_num(e, path + ("area_um2", k), v)
+        energy[k] = _figure(e, path + ("energy_pj", k), v, "energy_pj")
+    area = {str(k): _figure(e, path + ("area_um2", k), v, "area_um2")
             for k, v in _mapping(e, path + ("area_um2",), u.get("area_um2"), "component -> um^2 per PE").items()}
     red = _reduction(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"))
     rfr = nonneg_num(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
@@ -139,7 +143,34 @@ def _unit(e, path, name, u):
         return None
     return UnitSpec(name=name, kind=kind, dims=dims, pipelines=pipelines, instances=inst, composite_ops=composite,
                     op_latency=latency, energy_pj=energy, area_um2=area, rf_reads_per_op=rfr, rf_writes_per_op=rfw,
-                    spatial_reduction=red, systolic=systolic)
+                    spatial_reduction=red, systolic=systolic, **pim)
+
+
+def _figure(e, path, value, field):
+    """A number, or ``{component: mac, width_bits: 8}``: the figure of a logic block of the component model
+    (:mod:`einsim.arch.components`) per action (``energy_pj``) or per block (``area_um2``)."""
+    if not isinstance(value, dict):
+        return nonneg_num(e, path, value)
+    from . import components
+
+    models = {"adder": components.adder, "multiplier": components.multiplier, "mac": components.mac,
+              "comparator": components.comparator, "counter": components.counter, "register": components.register}
+    if not check_keys(e, path, value, required=("component",), optional=("width_bits", "accumulator_bits",
+                                                                         "technology_nm")):
+        return None
+    name = choice(e, path + ("component",), value["component"], tuple(models))
+    if name is None:
+        return None
+    args = {k: v for k, v in value.items() if k != "component"}
+    try:
+        figures = models[name](**args)
+    except (TypeError, ValueError) as exc:
+        e.add(path, f"bad {name} parameters: {exc}")
+        return None
+    except components.ComponentError as exc:
+        e.add(path, str(exc))
+        return None
+    return figures.energy_pj if field == "energy_pj" else figures.area_um2
 
 
 REDUCTION_KINDS = ("chain", "tree", "none")
@@ -163,8 +194,39 @@ def _mapping(e, path, value, what) -> dict:
     return value
 
 
+def _pim(e, path, kind, u):
+    """A pim unit's device and row buffers, and the defaults its device gives (banks, lanes, instances: its
+    channels); {} plus empty defaults for other kinds; None if the device cannot be loaded."""
+    if kind != "pim":
+        for key in ("device", "row_buffers"):
+            if key in u:
+                e.add(path + (key,), f"only a pim unit has {key!r}, not a {kind}")
+        return {"defaults": {}}
+    from .dram import load_dram
+
+    if "device" not in u:
+        e.add(path, "a pim unit needs key 'device' (a DRAM preset such as hbm2-pim, or a path)")
+        return None
+    try:
+        dev = load_dram(u["device"])
+    except SpecError as exc:
+        e.add(path + ("device",), f"cannot load DRAM device {u['device']!r}: {exc.issues[0].message}")
+        return None
+    if not dev.mac_lanes:
+        e.add(path + ("device",), f"device {u['device']!r} has no PIM MAC lanes; use a PIM device such as hbm2-pim")
+        return None
+    rb = u.get("row_buffers", dev.row_buffers)
+    if rb not in (1, 2):
+        e.add(path + ("row_buffers",), f"must be 1 (DRAM and PIM share each bank's row buffer) or 2 (dual row "
+                                       f"buffers), not {rb!r}")
+        return None
+    return {"device": str(u["device"]), "row_buffers": rb,
+            "defaults": {"banks": dev.banks_per_channel, "lanes": dev.mac_lanes, "instances": dev.units}}
+
+
 def _systolic(e, path, kind, u):
-    """The microarchitecture parameters of a systolic_array unit (validated by arch.systolic); {} for other kinds."""
+    """The resolved microarchitecture parameters of a systolic_array unit (dataflow and the keys of
+    :data:`einsim.arch.systolic.MICRO_KEYS`, a ``preset`` expanded; validated by arch.systolic); {} for other kinds."""
     if kind != "systolic_array":
         for key in ("dataflow", "microarchitecture"):
             if key in u:
@@ -173,10 +235,11 @@ def _systolic(e, path, kind, u):
     params = dict(_mapping(e, path + ("microarchitecture",), u.get("microarchitecture"), "parameter -> value"))
     params["dataflow"] = u.get("dataflow", "ws")
     before = len(e.issues)
-    spec = parse_systolic(e, path, {"rows": u.get("rows", 1), "cols": u.get("cols", 1), **params})
-    if spec is None and len(e.issues) > before:
-        return None
-    return params
+    spec = parse_systolic(e, path + ("microarchitecture",), {"rows": u.get("rows", 1), "cols": u.get("cols", 1),
+                                                              **params})
+    if spec is None:
+        return None if len(e.issues) > before else {}
+    return {"dataflow": spec.dataflow, **spec.micro()}
 
 
 def _pipelines(e, path, value) -> dict:

@@ -6,7 +6,9 @@ own.
 
 - A **unit** is ``instances`` identical copies of an array of PEs of one ``kind``: ``pe_array_2d`` (rows x cols),
   ``pe_array_1d`` (pes), ``vector`` (lanes) or ``systolic_array`` (rows x cols with a systolic microarchitecture
-  whose tile timing is a closed form, :mod:`einsim.sim.unit_timing`). Its PEs execute native ops on pipelines.
+  whose tile timing is a closed form, :mod:`einsim.sim.unit_work`) or ``pim`` (the MAC lanes of the banks of one
+  DRAM channel per instance, computing GEMVs on matrices that stay in the DRAM; timing from the command-level model
+  of its ``device``). Its PEs execute native ops on pipelines.
 - A **memory level** is DRAM (off chip: bandwidth, channels) or an on-chip buffer (capacity, row width, banks). An
   on-chip level ``serves`` some units (all by default) and is either shared by all their instances or ``private``:
   one copy of ``capacity_bytes`` per instance (an NPU core's scratchpad).
@@ -22,7 +24,7 @@ __all__ = ["UnitSpec", "MemoryLevel", "ArchSpec", "UNIT_KINDS", "MEMORY_KINDS", 
 
 # Unit kinds and the spatial dimensions each one has (the names mapping spatial ranks bind to).
 UNIT_DIMS = {"pe_array_2d": ("rows", "cols"), "pe_array_1d": ("pes",), "vector": ("lanes",),
-             "systolic_array": ("rows", "cols")}
+             "systolic_array": ("rows", "cols"), "pim": ("banks", "lanes")}
 UNIT_KINDS = tuple(UNIT_DIMS)
 MEMORY_KINDS = ("dram", "buffer")
 #: labels for an architecture's ``kind`` (documentation and reports only: no kind has a code path of its own)
@@ -48,6 +50,8 @@ class UnitSpec:
     reproducing models that ignore it); either one kind for every reduction or a mapping from the reduction's
     operator (``sum``, ``max``, ...) to a kind, with ``default`` for the rest (chain if absent). ``systolic`` holds a
     ``systolic_array``'s microarchitecture parameters (see :class:`einsim.arch.systolic.SystolicArraySpec`).
+    A ``pim`` unit names its DRAM ``device`` (a preset of :mod:`einsim.arch.dram` or a path) and its row buffers per
+    bank.
     """
 
     name: str
@@ -63,6 +67,8 @@ class UnitSpec:
     rf_writes_per_op: float = 1
     spatial_reduction: str | Mapping[str, str] = "chain"
     systolic: Mapping[str, object] = field(default_factory=dict)
+    device: str | None = None
+    row_buffers: int = 2
 
     def __post_init__(self):
         object.__setattr__(self, "dims", _frozen(self.dims))
@@ -108,6 +114,12 @@ class UnitSpec:
                     out[k] = out.get(k, 0.0) + v
             return out
         raise KeyError(op)
+
+    @property
+    def resource(self) -> str:
+        """The resource its tasks hold: itself, or the DRAM channel for a PIM unit with one row buffer per bank (the
+        bank cannot serve reads while it computes: NPU and PIM take turns on the channel)."""
+        return "dram" if self.kind == "pim" and self.row_buffers == 1 else self.name
 
     def reduction_latency(self, extent: int, op: str | None = None) -> int:
         """Cycles for a reduction (with operator ``op``) spread across ``extent`` PEs of one spatial dimension to

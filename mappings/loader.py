@@ -133,7 +133,9 @@ def _group(e, path, g):
     if not isinstance(levels, dict) or not all(isinstance(v, str) for v in levels.values()):
         e.add(path + ("levels",), f"must map a tensor -> the on-chip memory level its tiles live in, not {levels!r}")
         levels = {}
-    inst = pos_int(e, path + ("instances",), g.get("instances", 1), " (unit instances the outermost loop spreads over)")
+    inst = g.get("instances", 1)
+    if inst != "all":
+        inst = pos_int(e, path + ("instances",), inst, " or 'all' (unit instances the outermost loop spreads over)")
     spill = g.get("spill", False)
     if not isinstance(spill, bool):
         e.add(path + ("spill",), f"must be true or false, not {spill!r}")
@@ -156,5 +158,6 @@ def _group(e, path, g):
             else:
                 run_at[str(k)] = v
     return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
-                 hold=hold, levels={str(k): v for k, v in levels.items()}, instances=inst or 1, spill=bool(spill),
-                 pipeline=pipe or "in_order", window=window, run_at=run_at, bypass=bypass)
+                 hold=hold, levels={str(k): v for k, v in levels.items()},
+                 instances=None if inst == "all" else (inst or 1), spill=bool(spill), pipeline=pipe or "in_order",
+                 window=window, run_at=run_at, bypass=bypass)

@@ -24,8 +24,8 @@ Memory: a tensor's tiles live in the outermost on-chip level that serves the uni
 names another (an NPU's accumulator SRAM for partial sums); ``in_pe`` keeps an intermediate in the PEs' register
 files; ``bypass`` moves a tensor that goes through DRAM straight between DRAM and the units (Timeloop's bypass: no
 buffer access, no buffer space). Unit instances: ``instances: N`` spreads the iterations of the group's outermost
-loop over N instances of every unit the group uses (N NPU cores), each running its share of the group on its own
-private levels while sharing DRAM.
+loop over N instances of every unit the group uses (N NPU cores; ``all``: every instance the group's units have),
+each running its share of the group on its own private levels while sharing DRAM.
 
 A tile factor may be a list of candidates (``{best_of: [..]}``); the mapper (:mod:`mappings.mapper`) picks the
 feasible candidate with the fewest cycles, then the least energy among those as fast, the largest on ties.
@@ -63,7 +63,7 @@ class Group:
     stream: tuple[str, ...] = ()               # DRAM inputs re-read at each use instead of held
     hold: Mapping[str, int] = field(default_factory=dict)  # DRAM input -> loop depth it is held at (0 = whole run)
     levels: Mapping[str, str] = field(default_factory=dict)  # tensor -> on-chip level its tiles live in
-    instances: int = 1                         # unit instances the outermost loop's iterations are spread over
+    instances: int | None = 1                  # unit instances the outermost loop spreads over (None: all of them)
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing
     pipeline: str = "in_order"
     window: int | None = None                  # innermost tiles in flight at most (None: as the buffer allows)

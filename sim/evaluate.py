@@ -5,7 +5,8 @@
    buffer occupancy, program order);
 3. accesses: action counts per component (units, DRAM, each on-chip level) from the plans;
 4. energy: action counts times the architecture's per-action energies;
-5. performance: closed-form cycles per group (:mod:`einsim.sim.analytical`), summed over groups run in order.
+5. performance: closed-form cycles per group (:mod:`einsim.sim.analytical`, run by its Numba kernels through
+   :mod:`einsim.sim.timing`), summed over groups run in order.
 
 A mapping whose tiles are candidate lists is resolved first by :func:`einsim.sim.mapper.best_mapping`.
 Pure: no I/O, no global state; an infeasible point is a Result with ``ok=False``.
@@ -24,9 +25,9 @@ from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
 from einsim.workloads.errors import SpecError
 
-from .analytical import group_cycles
 from .plan import LOAD, STORE, GroupPlan, Infeasible, lower
 from .result import Result
+from .timing import plan_timing
 
 __all__ = ["evaluate", "evaluate_fixed", "bind_sizes", "Accesses", "count_accesses", "Timing", "time_plans"]
 
@@ -69,7 +70,7 @@ def count_accesses(plans: list[GroupPlan]) -> Accesses:
         wr += float(np.sum(c[p.kind == STORE] * p.bytes[p.kind == STORE]))
         for t in range(p.n_tasks):
             r = p.resources[p.resource[t]]
-            pe_cycles[r] += c[t] * p.busy[t]
+            pe_cycles[p.task_unit[t] if p.task_unit else r] += c[t] * p.busy[t]
             activity.append((p.name, p.task_einsum[t], p.task_name[t], r, float(c[t]), float(c[t] * p.cycles[t]),
                              float(c[t] * p.busy[t])))
     return Accesses(counts=dict(counts), dram_read_bytes=rd, dram_write_bytes=wr, pe_cycles=dict(pe_cycles),
@@ -88,9 +89,9 @@ def time_plans(plans: list[GroupPlan]) -> Timing:
     cycles = 0.0
     busy = defaultdict(float)
     for p in plans:
-        gc = group_cycles(p)
-        cycles += gc["cycles"]
-        for r, b in gc["resource_cycles"].items():
+        c, per_resource = plan_timing(p)
+        cycles += c
+        for r, b in per_resource.items():
             busy[r] += b
     return Timing(cycles=cycles, resource_cycles=dict(busy))
 

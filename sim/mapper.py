@@ -1,49 +1,69 @@
 """The mapper: resolve tile candidate lists (``{best_of: [...]}``) by exhaustive search over their product.
 
-It keeps the feasible choice with the fewest cycles; among choices within CYCLE_TOLERANCE of the fewest (closer than
-the timing models agree with each other, so not a real difference) the one with the least energy, then the largest
-tiles. The search space is what the mapping YAML lists, so a design's choice (FLAT's row granularity by sequence
-length) is data, not code.
+Fusion groups run one after the other and each group's plan depends only on its own tiles, so every group's
+candidates are searched on their own: per group, the feasible choice with the fewest cycles; among choices within
+CYCLE_TOLERANCE of the fewest (closer than the timing models agree with each other, so not a real difference) the one
+with the least energy, then the largest tiles (candidates being listed largest first). The search space is what the
+mapping YAML lists, so a design's choice (FLAT's row granularity by sequence length) is data, not code.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
 from einsim.arch.spec import ArchSpec
 from einsim.mappings.spec import MappingSpec
 from einsim.workloads import Cascade
+from einsim.workloads.errors import SpecError
 
+from .fastpath import evaluate_group_tiles, group_choices
 from .result import Result
 
-__all__ = ["best_mapping", "CYCLE_TOLERANCE"]
+__all__ = ["best_mapping", "best_group_tiles", "CYCLE_TOLERANCE"]
 
 #: relative cycle difference below which two choices count as equally fast (the event engine and the closed form
-#: agree to about 0.3% on the FuseMax study; a 0.01% faster fill is no reason to move 3x the DRAM traffic)
+#: agree to about 1% on the FuseMax study; a 0.01% faster fill is no reason to move 3x the DRAM traffic)
 CYCLE_TOLERANCE = 1e-4
 
 
-def best_mapping(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dict):
-    """(chosen MappingSpec, its Result); if no candidate is feasible, the Result of the largest one."""
-    from .evaluate import evaluate_fixed
+def best_group_tiles(workload: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec, group: int):
+    """(tiles {(group, loop): tile} for ``group``: the fewest cycles, then the least energy among the equally fast,
+    None) or (None, the first reason a candidate was infeasible, preferring one that is not a mere non-dividing
+    tile)."""
+    keys = group_choices(mapping, group)
+    combos = np.array(list(itertools.product(*(mapping.groups[g].loops[i].candidates for g, i in keys))),
+                      dtype=np.int64).reshape(-1, len(keys))
+    batch = evaluate_group_tiles(workload, sizes, arch, mapping, group, combos)
+    if not batch.ok.any():
+        reasons = [batch.reasons[r] for r in sorted(batch.reasons)]
+        return None, next((r for r in reasons if "does not divide" not in r), reasons[0] if reasons else "")
+    rows = np.nonzero(batch.ok)[0]          # in candidate order: the largest tiles first, kept on ties
+    fastest = batch.cycles[rows].min()
+    near = [r for r in rows if batch.cycles[r] <= fastest * (1 + CYCLE_TOLERANCE)]
+    best = min(near, key=lambda r: batch.energy_pj[r])
+    return dict(zip(keys, (int(t) for t in combos[best]), strict=True)), None
 
-    keys = mapping.choices
-    cands = [mapping.groups[g].loops[i].candidates for g, i in keys]
-    feasible = []
-    first_fail = None
-    for combo in itertools.product(*cands):      # candidates largest first
-        m = mapping.with_tiles(dict(zip(keys, combo, strict=True)))
-        r = evaluate_fixed(workload, arch, m, sizes)
-        if not r.ok:
-            if first_fail is None or "does not divide" in first_fail.reason:
-                first_fail = r
-            continue
-        feasible.append((m, combo, r))
-    if not feasible:
-        return mapping, Result.infeasible(f"no candidate tile is feasible; e.g. {first_fail.reason}")
-    fastest = min(r.summary["cycles"] for _, _, r in feasible)
-    near = [x for x in feasible if x[2].summary["cycles"] <= fastest * (1 + CYCLE_TOLERANCE)]
-    m, combo, r = min(near, key=lambda x: x[2].summary["energy_pj"])   # the first (largest) on equal energy
-    choice = {f"{m.groups[g].loops[i].rank}@{g}.{i}": t for (g, i), t in zip(keys, combo, strict=True)}
+
+def best_mapping(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dict):
+    """(chosen MappingSpec, its Result); if a group has no feasible candidate, the mapping and the reason."""
+    from .evaluate import bind_sizes, evaluate_fixed
+
+    try:
+        s = bind_sizes(workload, mapping, sizes)
+    except SpecError as exc:
+        return mapping, Result.infeasible(f"sizes do not fit the cascade: {exc}")
+    chosen = {}
+    for g in sorted({g for g, _ in mapping.choices}):
+        tiles, why = best_group_tiles(workload, s, arch, mapping, g)
+        if tiles is None:
+            return mapping, Result.infeasible(f"no candidate tile is feasible; e.g. {why}")
+        chosen.update(tiles)
+    m = mapping.with_tiles(chosen)
+    r = evaluate_fixed(workload, arch, m, sizes)
+    if not r.ok:
+        return m, r
+    choice = {f"{m.groups[g].loops[i].rank}@{g}.{i}": t for (g, i), t in chosen.items()}
     return m, Result(ok=True, summary={**r.summary, **{f"tile_{k}": v for k, v in choice.items()}},
                      energy=r.energy, activity=r.activity, choices=choice)

@@ -6,7 +6,8 @@ depth it is held at), and a store of its output once the output's reductions ove
 it leaves the group or is not kept on chip. Then loop-carried dependencies of iterated tensors and reloads of
 intermediates that are not kept on chip. Placement (:func:`placement`): a tensor's tiles live in the level the mapping
 names in ``levels``, else the outermost on-chip level serving the unit that uses them; ``in_pe`` ones in the PEs;
-``bypass`` ones in none (they move between DRAM and the units directly: no buffer access, no buffer space).
+``bypass`` ones in none (they move between DRAM and the units directly: no buffer access, no buffer space). A
+pim unit reads a DRAM tensor the mapping leaves in the DRAM level in place: no load, its reads charged to the DRAM.
 """
 
 from __future__ import annotations
@@ -52,11 +53,17 @@ def placement(arch: ArchSpec, mapping: MappingSpec, g: Group, einsums, where: st
                 place[t] = IN_PE
             elif t in g.bypass:
                 place[t] = BYPASS
+            elif t in g.levels and g.levels[t] == arch.dram.name:
+                if arch.unit(unit).kind != "pim" if unit in {u.name for u in arch.units} else True:
+                    raise Infeasible(f"{where} leaves {t!r} in {arch.dram.name!r} for {e.name} to read in place, but "
+                                     f"only a pim unit computes in the DRAM, not {unit!r}")
+                place[t] = arch.dram.name
             elif t in g.levels:
                 lvl = g.levels[t]
                 if lvl not in {m.name for m in arch.on_chip_levels}:
                     raise Infeasible(f"{where} keeps {t!r} in level {lvl!r}, which is not an on-chip level of "
-                                     f"{arch.name!r} ({', '.join(m.name for m in arch.on_chip_levels)})")
+                                     f"{arch.name!r} ({', '.join(m.name for m in arch.on_chip_levels)}), nor "
+                                     f"{arch.dram.name!r} for a pim unit")
                 if not arch.level(lvl).serves_unit(unit):
                     raise Infeasible(f"{where} keeps {t!r} in {lvl!r}, which does not serve unit {unit!r}")
                 place[t] = lvl
@@ -121,8 +128,10 @@ def build_dataflow(cascade, arch: ArchSpec, mapping: MappingSpec, g: Group, eins
                 if k < nest.depth and (df.tasks.tasks[src].level > k or df.tasks.tasks[src].phase == 1):
                     phase = 1
                 continue
-            deps.append(_load(df, g, nest, op.tensor, k, loads, double))
-        t = df.tasks.add(Task(name=e.name, kind=COMPUTE, resource=uname, level=k, phase=phase, cycles=work.cycles,
+            if df.place[op.tensor] != arch.dram.name:
+                deps.append(_load(df, g, nest, op.tensor, k, loads, double))
+        t = df.tasks.add(Task(name=e.name, kind=COMPUTE, resource=units[uname].resource, unit=uname, level=k,
+                              phase=phase, cycles=work.cycles,
                               latency=work.latency, busy=work.busy, einsum=e.name, deps=sorted(set(deps))))
         df.task_of[e.name] = t
         _compute_actions(df, cascade, e, units[uname], work, nest, k, in_pe | set(g.bypass))
@@ -188,7 +197,7 @@ def _add_carries(df: Dataflow, nest: Nest, pending) -> None:
         k = d.level
         j = max((j for j in range(k) if nest.loop_ranks[j] == rank), default=None)
         if j is not None:   # else the whole recurrence runs inside one task
-            d.carry.append((df.task_of[df.produced[tensor]], int(nest.trips[j + 1:k].prod()), j))
+            d.carry.append((df.task_of[df.produced[tensor]], nest.trips[:, j + 1:k].prod(axis=1), j))
 
 
 def _add_reloads(df: Dataflow, cascade, einsums, nest: Nest) -> None:

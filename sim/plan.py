@@ -12,7 +12,9 @@ latency from it and the event engine simulates it tile by tile, so its meaning i
   per iteration of loop k: its ``phase -1`` tasks, the iterations of loop k + 1, its ``phase +1`` tasks; equally,
   the instances due at each innermost iteration (a ``phase -1`` task at the first of its block, ``+1`` at the last)
   in program order.
-- ``resource[t]`` indexes ``resources`` (the units, then ``dram``). A task occupies its resource for
+- ``task_unit[t]`` is the unit whose PEs do a compute task's work (utilization is counted there; "" for transfers).
+- ``resource[t]`` indexes ``resources`` (the units, then ``dram``; a PIM unit with one row buffer per bank holds
+  ``dram``, see :attr:`einsim.arch.spec.UnitSpec.resource`). A task occupies its resource for
   ``cycles[t]`` (occupancy; the resource can start its next task after it) and its result is available
   ``latency[t]`` cycles after that (pipeline drain, e.g. a reduction through a chain of PEs).
 - ``dep_ptr``/``dep_idx`` (CSR): task t starts after every task ``dep_idx[dep_ptr[t]:dep_ptr[t+1]]`` of the same
@@ -57,7 +59,8 @@ from .nest import analyze_nest
 from .occupancy import check_occupancy
 from .tasks import COMPUTE, LOAD, STORE, Task
 
-__all__ = ["GroupPlan", "Infeasible", "lower", "lower_group", "COMPUTE", "LOAD", "STORE", "WINDOW_MAX"]
+__all__ = ["GroupPlan", "PlanBatch", "Infeasible", "lower", "lower_group", "lower_group_rows", "group_members",
+           "COMPUTE", "LOAD", "STORE", "WINDOW_MAX"]
 
 #: most innermost iterations a pipelined group keeps in flight (depth of the units' task queues)
 WINDOW_MAX = 64
@@ -99,6 +102,7 @@ class GroupPlan:
     instances: int = 1
     copies: float = 1.0
     concurrent: int = 1
+    task_unit: tuple[str, ...] = ()     # the unit whose PEs do each task's work ("" for transfers)
 
     @property
     def n_tasks(self) -> int:
@@ -114,8 +118,38 @@ class GroupPlan:
         return self.dep_idx[self.dep_ptr[t]:self.dep_ptr[t + 1]]
 
 
-def lower(cascade: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec) -> list[GroupPlan]:
-    """Lower every fusion group of ``mapping``; raise Infeasible with the reason if one cannot run."""
+#: GroupPlan fields that depend on the tiles: a PlanBatch holds them with a leading axis of rows
+ROW_FIELDS = ("loop_tiles", "trips", "cycles", "latency", "bytes", "busy", "carry_dist", "act_count",
+              "peak_buffer_bytes", "buffer_bytes", "level_peak_bytes", "window", "copies", "concurrent")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanBatch:
+    """One group lowered for R rows of tiles at once (see :mod:`einsim.sim.nest`): the plan's structure, shared, and
+    its tile-dependent numbers (:data:`ROW_FIELDS`) per row; dict fields map to arrays of R values. ``rows`` says which
+    rows are feasible; :meth:`row` is the GroupPlan of one row."""
+
+    structure: dict
+    numbers: dict
+    rows: object
+
+    def row(self, r: int) -> GroupPlan:
+        nums = {}
+        for k, v in self.numbers.items():
+            if isinstance(v, dict):
+                nums[k] = {key: float(x[r]) for key, x in v.items()}
+            elif k in ("window", "concurrent"):
+                nums[k] = int(v[r])
+            elif k in ("peak_buffer_bytes", "copies"):
+                nums[k] = float(v[r])
+            else:
+                nums[k] = v[r]
+        return GroupPlan(**self.structure, **nums)
+
+
+def group_members(cascade: Cascade, mapping: MappingSpec) -> list[tuple[list, set]]:
+    """Per fusion group: its Einsums in cascade order and the tensors later groups read; Infeasible if the groups do
+    not partition the cascade or a group reads what a later one makes."""
     names = [e.name for e in cascade.einsums]
     listed = [n for g in mapping.groups if g.einsums is not None for n in g.einsums]
     for n in listed:
@@ -136,12 +170,17 @@ def lower(cascade: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec) -
                 if pe is not None and group_of[pe] > gi:
                     raise Infeasible(f"Einsum {n!r} in group {gi} reads {op.tensor!r} made by a later group "
                                      f"{group_of[pe]}; reorder the groups")
-    plans = []
-    for gi, (g, ms) in enumerate(zip(mapping.groups, members, strict=True)):
-        ms = sorted(ms, key=order.get)
-        needed_later = {op.tensor for n in names if group_of[n] > gi for op in cascade.einsum(n).inputs}
-        plans.append(lower_group(cascade, sizes, arch, mapping, g, ms, needed_later, f"group{gi}"))
-    return plans
+    return [(sorted(ms, key=order.get),
+             {op.tensor for n in names if group_of[n] > gi for op in cascade.einsum(n).inputs})
+            for gi, ms in enumerate(members)]
+
+
+def lower(cascade: Cascade, sizes: dict, arch: ArchSpec, mapping: MappingSpec, *, only=None) -> list[GroupPlan]:
+    """Lower every fusion group of ``mapping`` (or only the group indices in ``only``); raise Infeasible with the
+    reason if one cannot run."""
+    return [lower_group(cascade, sizes, arch, mapping, g, ms, later, f"group{gi}")
+            for gi, (g, (ms, later)) in enumerate(zip(mapping.groups, group_members(cascade, mapping), strict=True))
+            if only is None or gi in only]
 
 
 def _producer(cascade: Cascade, tensor: str):
@@ -153,18 +192,48 @@ def _producer(cascade: Cascade, tensor: str):
 
 def lower_group(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, members, needed_later,
                 name) -> GroupPlan:
-    """Lower one fusion group by the named steps: nest analysis -> per-unit work and data movement (the dataflow)
-    -> buffer occupancy and spilling -> program order and packing."""
+    """The plan of one fusion group for its own tiles; Infeasible if it cannot run."""
+    batch = lower_group_rows(cascade, sizes, arch, mapping, g, members, needed_later, name)
+    if not batch.rows.ok[0]:
+        raise Infeasible(batch.rows.reasons[0])
+    return batch.row(0)
+
+
+def lower_group_rows(cascade, sizes, arch: ArchSpec, mapping: MappingSpec, g: Group, members, needed_later, name,
+                     tiles=None) -> PlanBatch:
+    """Lower one fusion group, for each row of ``tiles`` (default: the group's own), by the named steps: nest
+    analysis -> per-unit work and data movement (the dataflow) -> buffer occupancy and spilling -> program order and
+    packing. Rows that cannot run are marked in the batch's ``rows``; a structural problem raises Infeasible."""
     einsums = [cascade.einsum(m) for m in members]
-    nest = analyze_nest(cascade, sizes, g, members, name)
+    nest = analyze_nest(cascade, sizes, g, members, name, _instances(arch, mapping, g, members, name), tiles)
     df = build_dataflow(cascade, arch, mapping, g, einsums, nest, needed_later)
     occ = check_occupancy(df, cascade, arch, g, einsums, nest)
-    return _pack(df, nest, occ, arch, g, einsums, name)
+    return _pack(df, nest, occ, arch, g, name)
 
 
-def _pack(df, nest, occ, arch: ArchSpec, g: Group, einsums, name) -> GroupPlan:
-    """The plan's struct-of-arrays, tasks in program order."""
-    n = nest.depth
+def _instances(arch: ArchSpec, mapping: MappingSpec, g: Group, members, name) -> int:
+    """Instances the group's outermost loop spreads over: as the mapping says (all: every instance its units
+    have); each unit the group uses must have that many."""
+    have = {}
+    for m in members:
+        u = mapping.unit_of(m)
+        if u in {x.name for x in arch.units}:
+            have[u] = arch.unit(u).instances
+    want = g.instances if g.instances is not None else min(have.values(), default=1)
+    short = {u: n for u, n in have.items() if n < want}
+    if short:
+        raise Infeasible(f"{name} spreads its outermost loop over {want} instances, but "
+                         + ", ".join(f"{u!r} has {n}" for u, n in short.items()))
+    return want
+
+
+def _per_row(value, rows: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (rows,))
+
+
+def _pack(df, nest, occ, arch: ArchSpec, g: Group, name) -> PlanBatch:
+    """The plan's struct-of-arrays, tasks in program order; numbers per row."""
+    n, R = nest.depth, nest.count
     order = _topo(df.tasks.tasks, n)
     remap = {old: new for new, old in enumerate(order)}
     T = [df.tasks.tasks[i] for i in order]
@@ -183,34 +252,36 @@ def _pack(df, nest, occ, arch: ArchSpec, g: Group, einsums, name) -> GroupPlan:
             cloop.append(j)
     acts = df.tasks.acts
     arr = lambda xs, dt: np.array(xs, dtype=dt)  # noqa: E731
-    return GroupPlan(
-        name=name, pipeline=g.pipeline, loop_ranks=nest.loop_ranks, loop_tiles=nest.tiles, trips=nest.trips,
-        resources=resources,
+    cols = lambda xs: np.stack([_per_row(x, R) for x in xs], axis=1) if xs else np.zeros((R, 0))  # noqa: E731
+    structure = dict(
+        name=name, pipeline=g.pipeline, loop_ranks=nest.loop_ranks, resources=resources,
         resource_pes=arr([u.pes for u in arch.units] + [0], np.int64),
         task_name=tuple(t.name for t in T), task_einsum=tuple(t.einsum for t in T),
+        task_unit=tuple(t.unit for t in T),
         kind=arr([t.kind for t in T], np.int8), resource=arr([res_index[t.resource] for t in T], np.int32),
         level=arr([t.level for t in T], np.int32), phase=arr([t.phase for t in T], np.int8),
-        cycles=arr([t.cycles for t in T], np.float64), latency=arr([t.latency for t in T], np.float64),
-        bytes=arr([t.bytes for t in T], np.float64), busy=arr([t.busy for t in T], np.float64),
         dep_ptr=dep_ptr, dep_idx=arr(dep_idx, np.int64),
-        carry_src=arr(csrc, np.int64), carry_dst=arr(cdst, np.int64), carry_dist=arr(cdist, np.int64),
-        carry_loop=arr(cloop, np.int64),
+        carry_src=arr(csrc, np.int64), carry_dst=arr(cdst, np.int64), carry_loop=arr(cloop, np.int64),
         act_task=arr([remap[a[0]] for a in acts], np.int64),
-        act_component=tuple(a[1] for a in acts), act_action=tuple(a[2] for a in acts),
-        act_count=arr([a[3] for a in acts], np.float64),
-        peak_buffer_bytes=float(max(occ.level_peak.values(), default=0.0)), buffer_bytes=occ.buffer_bytes,
-        level_peak_bytes=dict(occ.level_peak),
-        window=min(_window(T, n, g.pipeline, df, occ, nest.cascade.iterated), g.window or WINDOW_MAX),
-        instances=nest.instances,
-        copies=nest.copies, concurrent=nest.concurrent,
-    )
+        act_component=tuple(a[1] for a in acts), act_action=tuple(a[2] for a in acts), instances=nest.instances)
+    window = np.minimum(_window(T, n, g.pipeline, df, occ, nest.cascade.iterated, R), g.window or WINDOW_MAX)
+    numbers = dict(
+        loop_tiles=nest.tiles, trips=nest.trips, cycles=cols([t.cycles for t in T]),
+        latency=cols([t.latency for t in T]), bytes=cols([t.bytes for t in T]), busy=cols([t.busy for t in T]),
+        carry_dist=cols(cdist).astype(np.int64), act_count=cols([a[3] for a in acts]),
+        peak_buffer_bytes=np.max(np.stack([_per_row(v, R) for v in occ.level_peak.values()]), axis=0)
+        if occ.level_peak else np.zeros(R),
+        buffer_bytes={k: _per_row(v, R) for k, v in occ.buffer_bytes.items()},
+        level_peak_bytes={k: _per_row(v, R) for k, v in occ.level_peak.items()},
+        window=window, copies=_per_row(nest.copies, R), concurrent=np.asarray(nest.concurrent, dtype=np.int64))
+    return PlanBatch(structure=structure, numbers=numbers, rows=nest.rows)
 
 
-def _window(T, n, pipeline, df, occ, iterated) -> int:
-    """Iterations in flight (see ``window`` in the module docstring): per level, as many more copies of one
+def _window(T, n, pipeline, df, occ, iterated, R) -> np.ndarray:
+    """Iterations in flight per row (see ``window`` in the module docstring): per level, as many more copies of one
     innermost iteration's tiles as its spare space holds; the tightest level decides."""
     if pipeline == "serial":
-        return 1
+        return np.ones(R, dtype=np.int64)
     output = {e: t for t, e in df.produced.items()}
     per_iter: dict = {}
     for t in T:
@@ -222,13 +293,15 @@ def _window(T, n, pipeline, df, occ, iterated) -> int:
                 per_iter[lvl] = per_iter.get(lvl, 0.0) + t.bytes
         elif t.kind == COMPUTE:
             out = output[t.einsum]
-            b = occ.buffer_bytes.get(out, 0.0) if out not in iterated and df.place[out] not in (IN_PE, BYPASS) else 0.0
-            if b:
-                per_iter[df.place[out]] = per_iter.get(df.place[out], 0.0) + b
-    extra = [max(0.0, occ.spare.get(lvl, 0.0)) // b for lvl, b in per_iter.items() if b > 0]
-    if not extra:
-        return WINDOW_MAX
-    return int(min(WINDOW_MAX, 2 + min(extra)))
+            if out not in iterated and df.place[out] not in (IN_PE, BYPASS) and out in occ.buffer_bytes:
+                per_iter[df.place[out]] = per_iter.get(df.place[out], 0.0) + occ.buffer_bytes[out]
+    window = np.full(R, WINDOW_MAX, dtype=np.int64)
+    for lvl, b in per_iter.items():
+        b = _per_row(b, R)
+        spare = np.maximum(0.0, _per_row(occ.spare.get(lvl, 0.0), R))
+        extra = np.where(b > 0, spare // np.where(b > 0, b, 1.0), np.inf)
+        window = np.minimum(window, np.where(np.isinf(extra), WINDOW_MAX, np.minimum(WINDOW_MAX, 2 + extra)))
+    return window.astype(np.int64)
 
 
 def _nest_key(t: Task, n: int):

@@ -49,15 +49,16 @@ def program_of(plan: GroupPlan, cascade: Cascade, window: int, *, streamed=(),
                ticks_per_cycle: int = TICKS_PER_CYCLE) -> EngineProgram:
     """The engine program of one lowered fusion group, ``window`` innermost iterations in flight (1: serial);
     loads of the ``streamed`` tensors (the group's ``stream``) feed their consumers as they arrive. A group spread
-    over unit instances runs one copy of its program per concurrent instance, each on its own unit resources, all
-    sharing DRAM (whose transfers then take their unshared time: the plan's DRAM cycles over its share)."""
+    over unit instances runs one copy of its program per concurrent instance, each on its own unit resources and its
+    own DRAM queue (an instance's DMA engine), whose transfers take the plan's DRAM cycles: each instance moving data
+    at its equal share of the DRAM bandwidth."""
     trips = [int(x) for x in plan.trips]
     n = len(trips)
     stride = [math.prod(trips[k:]) for k in range(n + 1)]     # global iterations per iteration of level k
     prog = EngineProgram(n_iters=stride[0], window=window, ticks_per_cycle=ticks_per_cycle)
     copies = plan.concurrent
     for r in plan.resources:
-        for c in range(copies if r != "dram" else 1):
+        for c in range(copies):
             prog.resource(_copy_name(r, c, copies), in_order=plan.pipeline == "in_order")
     for c in range(copies):
         _add_copy(prog, plan, cascade, window, stride, c, copies, set(streamed))
@@ -76,9 +77,8 @@ def _add_copy(prog: EngineProgram, plan: GroupPlan, cascade: Cascade, window: in
     for t in range(plan.n_tasks):
         s = stride[int(plan.level[t])]
         res = plan.resources[int(plan.resource[t])]
-        dur = plan.cycles[t] / plan.copies if res == "dram" else plan.cycles[t]
-        prog.task(names[t], res if res == "dram" else _copy_name(res, c, copies), tick(dur),
-                  lat=tick(plan.latency[t]), stride=s, offset=s - 1 if plan.phase[t] == 1 else 0)
+        prog.task(names[t], _copy_name(res, c, copies), tick(plan.cycles[t]), lat=tick(plan.latency[t]), stride=s,
+                  offset=s - 1 if plan.phase[t] == 1 else 0)
     stream_loads = {t for t in range(plan.n_tasks)
                     if plan.kind[t] == LOAD and plan.task_name[t].split(" ", 1)[-1] in streamed}
     for t in range(plan.n_tasks):

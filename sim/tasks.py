@@ -19,30 +19,32 @@ BYPASS = "<dram>"
 
 @dataclass(kw_only=True)
 class Task:
-    """One task template: runs once per iteration of loops [0, level) (see :mod:`einsim.sim.plan`)."""
+    """One task template: runs once per iteration of loops [0, level) (see :mod:`einsim.sim.plan`). Its numbers
+    (cycles, latency, bytes, busy) are per row (:mod:`einsim.sim.nest`): arrays, or scalars shared by every row."""
 
     name: str
     kind: int
     resource: str
     level: int
     phase: int
-    cycles: float
-    latency: float = 0.0
-    bytes: float = 0.0
-    busy: float = 0.0
+    cycles: object
+    latency: object = 0.0
+    bytes: object = 0.0
+    busy: object = 0.0
     einsum: str = ""
+    unit: str = ""                              # the unit whose PEs do the work ("" for a transfer)
     tensor: str = ""
     deps: list = field(default_factory=list)
-    carry: list = field(default_factory=list)   # (source task, distance, carried loop)
+    carry: list = field(default_factory=list)   # (source task, distance per row, carried loop)
 
 
 class TaskList:
     """Tasks in creation order plus their actions ``(task, component, action, count per execution)``."""
 
-    def __init__(self, arch: ArchSpec, dram_share: float):
+    def __init__(self, arch: ArchSpec, dram_share):
         self.arch = arch
         self.tasks: list[Task] = []
-        self.acts: list[tuple[int, str, str, float]] = []
+        self.acts: list[tuple[int, str, str, object]] = []   # count per execution: per row
         self._dram_bpc = arch.dram.bytes_per_cycle(arch.clock_hz) / dram_share
 
     def add(self, task: Task) -> int:

@@ -9,34 +9,39 @@ How long a tile occupies a unit is a rule of the unit's kind, looked up in ``TIL
   deepest op pipeline used (``op_latency``).
 - ``systolic_array``: the tile is a GEMM (m x k times k x n) whose occupancy and drain come from the closed form of the
   array's microarchitecture (:mod:`einsim.sim.systolic_timing`); which ranks play m, k and n follows the dataflow:
-  WS rows = k, cols = n, streamed = m; OS rows = m, cols = n, streamed = k; IS rows = k, cols = m, streamed = n.
+  WS rows = k, cols = n, streamed = m; OS rows = m, cols = n, streamed = k; IS rows = k, cols = m, streamed = n. A
+  tile whose last result leaves before the array takes the next tile (a negative drain) counts no drain.
+- ``pim``: the tile is GEMVs on one DRAM channel's banks, each timed by the command-level model of the unit's DRAM
+  device (:func:`pim_tile`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from einsim.arch.spec import UnitSpec
 from einsim.workloads import einsum_ops
 from einsim.workloads.cascade import Einsum
 
 from .errors import Infeasible
-from .nest import Nest
+from .nest import Nest, prod
 
 __all__ = ["UnitWork", "unit_work", "TILE_TIMING"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnitWork:
-    """One tile of an Einsum on one unit instance: ``native`` ops per point, ``points`` of the tile, ``cycles`` the
-    unit is occupied, ``latency`` further cycles until the result is ready, ``busy`` PE-cycles of work."""
+    """One tile of an Einsum on one unit instance, per row (see :mod:`einsim.sim.nest`): ``native`` ops per point,
+    ``points`` of the tile, ``cycles`` the unit is occupied, ``latency`` further cycles until the result is ready,
+    ``busy`` PE-cycles of work."""
 
     native: dict
-    points: int
-    cycles: float
-    latency: float
-    busy: float
+    points: np.ndarray
+    cycles: np.ndarray
+    latency: np.ndarray
+    busy: np.ndarray
 
 
 def native_ops_per_point(e: Einsum, unit: UnitSpec, sizes: dict, arch_name: str) -> dict[str, float]:
@@ -76,20 +81,37 @@ def _spatial_extents(e: Einsum, unit: UnitSpec, spatial: dict, ext: dict, where:
     return out
 
 
+def reduction_latency(unit: UnitSpec, extent: np.ndarray, op: str | None = None) -> np.ndarray:
+    """Cycles for a reduction (with operator ``op``) spread across ``extent`` PEs of one spatial dimension to drain,
+    per row (see :meth:`einsim.arch.spec.UnitSpec.reduction_latency`)."""
+    extent = np.asarray(extent, dtype=np.int64)
+    kind = unit.spatial_reduction
+    if not isinstance(kind, str):
+        kind = kind.get(op, kind.get("default", "chain"))
+    if kind == "none":
+        return np.zeros_like(extent)
+    if kind == "tree":
+        drain = np.ceil(np.log2(np.maximum(extent, 1))).astype(np.int64)
+    else:
+        drain = extent
+    return np.where(extent <= 1, 0, drain)
+
+
 def pipelined_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: dict, where: str) -> UnitWork:
     """A tile on a PE array or vector unit (see the module docstring)."""
     ii = _initiation_interval(unit, native)
     mapped = _spatial_extents(e, unit, spatial, ext, where)
-    steps = 1
-    lat = 0.0
+    rows = len(next(iter(ext.values())))
+    steps = np.ones(rows, dtype=np.int64)
+    lat = np.zeros(rows)
     for dim, (rank, x) in mapped.items():
-        steps *= math.ceil(x / unit.dims[dim])
+        steps = steps * -(-x // unit.dims[dim])
         if rank in e.reduced:
-            lat += unit.reduction_latency(min(x, unit.dims[dim]), e.reduce_op)
+            lat = lat + reduction_latency(unit, np.minimum(x, unit.dims[dim]), e.reduce_op)
     used = {rank for rank, _ in mapped.values()}
-    steps *= math.prod(v for r, v in ext.items() if r not in used)
-    lat += max((unit.op_latency.get(op, 0) for op in native), default=0)
-    pts = math.prod(ext.values())
+    steps = steps * prod((v for r, v in ext.items() if r not in used), rows)
+    lat = lat + max((unit.op_latency.get(op, 0) for op in native), default=0)
+    pts = prod(ext.values(), rows)
     return UnitWork(native=native, points=pts, cycles=steps * ii, latency=lat, busy=pts * ii)
 
 
@@ -108,24 +130,64 @@ def systolic_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: d
     mapped = _spatial_extents(e, unit, spatial, ext, where)
     roles = dict(zip(("rows", "cols", "streamed"), _GEMM_ROLES[unit.systolic.get("dataflow", "ws")], strict=True))
     used = {rank for rank, _ in mapped.values()}
+    rows = len(next(iter(ext.values())))
     size = {roles[d]: x for d, (_, x) in mapped.items()}
-    size[roles["streamed"]] = math.prod(v for r, v in ext.items() if r not in used)
+    size[roles["streamed"]] = prod((v for r, v in ext.items() if r not in used), rows)
     for d in ("rows", "cols"):
-        size.setdefault(roles[d], 1)
+        size.setdefault(roles[d], np.ones(rows, dtype=np.int64))
     reduced_dim = next((d for d, (rank, _) in mapped.items() if rank in e.reduced), "streamed")
     if roles[reduced_dim] != "k" or any(rank in e.reduced for d, (rank, _) in mapped.items() if roles[d] != "k"):
         raise Infeasible(f"{where}: on a {unit.systolic.get('dataflow', 'ws')} systolic array the reduced rank of "
                          f"{e.name} must run along its {'rows' if roles['rows'] == 'k' else 'streamed operand'}; "
                          f"map the spatial dimensions accordingly")
     spec = SystolicArraySpec(rows=unit.dims["rows"], cols=unit.dims["cols"], **dict(unit.systolic))
-    t = tile_timing(spec, size["m"], size["k"], size["n"])
-    pts = math.prod(ext.values())
-    return UnitWork(native=native, points=pts, cycles=float(t.occupancy), latency=float(t.latency), busy=float(pts))
+    timing = [tile_timing(spec, int(m), int(k), int(n)) for m, k, n in zip(size["m"], size["k"], size["n"],
+                                                                             strict=True)]
+    pts = prod(ext.values(), rows)
+    return UnitWork(native=native, points=pts, cycles=np.array([float(t.occupancy) for t in timing]),
+                    latency=np.array([float(max(t.latency, 0)) for t in timing]), busy=pts.astype(np.float64))
+
+
+def _gemv_roles(e: Einsum, where: str):
+    """(matrix operand, vector operand) of a GEMV-shaped Einsum: the matrix holds an output rank the vector lacks."""
+    if len(e.inputs) != 2 or not e.reduced:
+        raise Infeasible(f"{where}: a pim unit computes matrix-vector products (two operands, a sum over a rank); "
+                         f"{e.name} is not one; bind it to another unit")
+    out = set(e.output.ranks)
+    for mat, vec in (e.inputs, e.inputs[::-1]):
+        if (set(mat.ranks) & out) - set(vec.ranks):
+            return mat, vec
+    raise Infeasible(f"{where}: {e.name} has no matrix operand (an input with an output rank the other lacks)")
+
+
+def pim_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: dict, where: str) -> UnitWork:
+    """A GEMV tile on one PIM channel: for every pair of a matrix and a vector in the tile, the command-level
+    model's GEMV cycles (:func:`einsim.sim.dram_timing.pim_gemv_cycles`) with the matrix's output ranks as its rows
+    and the reduced ranks as its columns; the GEMVs of a tile run one after the other on the channel."""
+    from einsim.arch.dram import load_dram
+
+    from .dram_timing import pim_gemv_cycles
+
+    if set(native) != {"mac"}:
+        raise Infeasible(f"{where}: a pim unit runs sums of products (MACs); {e.name} needs {native}")
+    mat, vec = _gemv_roles(e, where)
+    rows_n = len(next(iter(ext.values())))
+    out_only = [r for r in e.output.ranks if r in mat.ranks and r not in vec.ranks]
+    gemv_rows = prod((ext[r] for r in out_only), rows_n)
+    gemv_cols = prod((ext[r] for r in e.reduced), rows_n)
+    repeats = prod((v for r, v in ext.items() if r not in out_only and r not in e.reduced), rows_n)
+    device = load_dram(unit.device)
+    per = {}
+    cycles = np.array([float(rep) * per.setdefault((int(m), int(c)), pim_gemv_cycles(
+        device, int(m), int(c), row_buffers=unit.row_buffers)) for rep, m, c in zip(repeats, gemv_rows, gemv_cols,
+                                                                                     strict=True)])
+    pts = prod(ext.values(), rows_n)
+    return UnitWork(native=native, points=pts, cycles=cycles, latency=np.zeros(rows_n), busy=pts.astype(np.float64))
 
 
 #: unit kind -> the rule that times one tile on it
 TILE_TIMING = {"pe_array_2d": pipelined_tile, "pe_array_1d": pipelined_tile, "vector": pipelined_tile,
-               "systolic_array": systolic_tile}
+               "systolic_array": systolic_tile, "pim": pim_tile}
 
 
 def unit_work(e: Einsum, unit: UnitSpec, nest: Nest, spatial: dict, arch_name: str) -> UnitWork:
