@@ -7,11 +7,12 @@ The micro-architecture flags are those of arch.systolic.SystolicArraySpec; ``--p
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
 
-__all__ = ["register"]
+__all__ = ["register", "memory_estimate", "available_memory"]
 
 _INT_FLAGS = ("rows", "cols", "m", "k", "n", "mac_latency", "acc_latency", "weight_load_cycles", "min_interval")
 
@@ -64,9 +65,56 @@ def _int_flag(name: str, text: str) -> int:
         value = int(text)
     except ValueError:
         raise _flag_error(name, f"{flag} must be a positive integer, not {text!r}") from None
+    if name == "seed" and not 0 <= value < 2 ** 63:
+        raise _flag_error(name, f"{flag} must be an integer from 0 to 2**63 - 1, not {value!r}")
     if value <= 0 and name != "seed":
         raise _flag_error(name, f"{flag} must be a positive integer, not {value!r}")
+    if value > 2 ** 62:
+        raise _flag_error(name, f"{flag} must be at most 2**62, not {value!r}")
     return value
+
+
+def memory_estimate(rows: int, cols: int, m: int, k: int, n: int) -> int:
+    """Bytes the run needs at most, roughly: operands and their 64-bit working copies, the output, its cycle map and
+    the numpy check, and the PE array's registers (an upper estimate, to refuse a run before allocating)."""
+    return 8 * (3 * (m * k + k * n) + 4 * m * n + 16 * rows * cols)
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable on Linux; physical memory elsewhere)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+#: PE-cycle updates a run may take (about 7 minutes at the kernel's ~2.5e8 updates/s on one core); more is refused
+MAX_PE_CYCLES = 1e11
+
+
+def _check_work(args, spec, gemm_cycles) -> None:
+    """Refuse a run that would take many minutes: PE-cycle updates = PEs x simulated cycles (every cycle with
+    --exact; a few folds of about rows + cols + the longest GEMM side otherwise)."""
+    total = gemm_cycles(spec, args.m, args.k, args.n)
+    fold = args.rows + args.cols + max(args.m, args.k, args.n)
+    updates = args.rows * args.cols * (total if args.exact else min(total, 4 * fold))
+    if updates > MAX_PE_CYCLES:
+        raise _flag_error("rows/--cols/--m/--k/--n", f"this run would take about {updates:.2g} PE-cycle updates "
+                                                     f"(~{updates / 2.5e8 / 60:,.0f} min), more than "
+                                                     f"{MAX_PE_CYCLES:.0e}; use a smaller array or GEMM"
+                                                     + (", or drop --exact" if args.exact else ""))
+
+
+def _check_memory(args) -> None:
+    need, have = memory_estimate(args.rows, args.cols, args.m, args.k, args.n), available_memory()
+    if need > have:
+        raise _flag_error("rows/--cols/--m/--k/--n", f"this run needs about {need / 2**30:,.1f} GiB, more than the "
+                                                     f"{have / 2**30:,.1f} GiB of memory available; use a smaller "
+                                                     f"array or GEMM")
 
 
 def _spec(args):
@@ -118,7 +166,9 @@ def _systolic(args) -> int:
         setattr(args, name, _int_flag(name, getattr(args, name)))
     if args.dtype not in ("int", "float"):
         raise _flag_error("dtype", f"--dtype must be one of int, float, not {args.dtype!r}")
+    _check_memory(args)
     spec = _spec(args)
+    _check_work(args, spec, gemm_cycles)
     a, b = _operands(args)
     t0 = time.perf_counter()
     run = simulate_gemm(spec, a, b, exact=args.exact)

@@ -48,6 +48,7 @@ def window_of(plan: GroupPlan, cascade: Cascade, arch: ArchSpec, window_max: int
 def program_of(plan: GroupPlan, cascade: Cascade, window: int, *, streamed=(),
                ticks_per_cycle: int = TICKS_PER_CYCLE) -> EngineProgram:
     """The engine program of one lowered fusion group, ``window`` innermost iterations in flight (1: serial);
+    ``cascade`` may be None for a plan without loop-carried dependencies (a stage plan of :mod:`einsim.sim.stages`);
     loads of the ``streamed`` tensors (the group's ``stream``) feed their consumers as they arrive. A group spread
     over unit instances runs one copy of its program per concurrent instance, each on its own unit resources and its
     own DRAM queue (an instance's DMA engine), whose transfers take the plan's DRAM cycles: each instance moving data
@@ -84,7 +85,7 @@ def _add_copy(prog: EngineProgram, plan: GroupPlan, cascade: Cascade, window: in
     for t in range(plan.n_tasks):
         for d in plan.deps(t):
             prog.edge(names[int(d)], names[t], stream=int(d) in stream_loads and plan.kind[t] == COMPUTE)
-    produced = {e.name: e.output.tensor for e in cascade.einsums}
+    produced = {e.name: e.output.tensor for e in cascade.einsums} if len(plan.carry_src) else {}
     for s, d, dist in zip(plan.carry_src, plan.carry_dst, plan.carry_dist, strict=True):
         k = int(plan.level[d])
         rank = cascade.iterated[produced[plan.task_einsum[s]]]

@@ -18,6 +18,7 @@ How long a tile occupies a unit is a rule of the unit's kind, looked up in ``TIL
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -148,39 +149,59 @@ def systolic_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: d
                     latency=np.array([float(max(t.latency, 0)) for t in timing]), busy=pts.astype(np.float64))
 
 
-def _gemv_roles(e: Einsum, where: str):
-    """(matrix operand, vector operand) of a GEMV-shaped Einsum: the matrix holds an output rank the vector lacks."""
+def _gemv_roles(e: Einsum, where: str, ext: dict):
+    """(matrix operand, vector operand) of a GEMV-shaped Einsum: the matrix holds an output rank the vector lacks;
+    if both do (GQA's SN V: the probabilities of several query heads against one V), the larger tile is the
+    matrix."""
     if len(e.inputs) != 2 or not e.reduced:
         raise Infeasible(f"{where}: a pim unit computes matrix-vector products (two operands, a sum over a rank); "
                          f"{e.name} is not one; bind it to another unit")
     out = set(e.output.ranks)
-    for mat, vec in (e.inputs, e.inputs[::-1]):
-        if (set(mat.ranks) & out) - set(vec.ranks):
-            return mat, vec
-    raise Infeasible(f"{where}: {e.name} has no matrix operand (an input with an output rank the other lacks)")
+    pairs = [(mat, vec) for mat, vec in (e.inputs, e.inputs[::-1]) if (set(mat.ranks) & out) - set(vec.ranks)]
+    if not pairs:
+        raise Infeasible(f"{where}: {e.name} has no matrix operand (an input with an output rank the other lacks)")
+    rows = len(next(iter(ext.values())))
+    return max(pairs, key=lambda mv: float(np.max(prod((ext[r] for r in mv[0].ranks), rows))))
+
+
+@lru_cache(maxsize=64)
+def _device(name: str):
+    """A DRAM device preset or file, read once (a GEMV tile is timed many times per evaluation)."""
+    from einsim.arch.dram import load_dram
+
+    return load_dram(name)
 
 
 def pim_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: dict, where: str) -> UnitWork:
-    """A GEMV tile on one PIM channel: for every pair of a matrix and a vector in the tile, the command-level
-    model's GEMV cycles (:func:`einsim.sim.dram_timing.pim_gemv_cycles`) with the matrix's output ranks as its rows
-    and the reduced ranks as its columns; the GEMVs of a tile run one after the other on the channel."""
-    from einsim.arch.dram import load_dram
-
+    """A GEMV tile on one PIM channel: the command-level model's GEMV cycles
+    (:func:`einsim.sim.dram_timing.pim_gemv_cycles`) with the matrix's output ranks as its rows and the reduced
+    ranks as its columns. Ranks of the tile that the matrix, the vector and the output share (a batched GEMV: the
+    heads of a request's K cache) lie side by side along the DRAM row, one dot product (READRES) per value of them
+    per row: NeuPIMs' K-cache layout (sim.pim_gemv.k_cache_program); a tile that keeps them in loops outside it
+    runs one GEMV per value. Ranks only the vector has (the query heads sharing a K in GQA) repeat the GEMV; the
+    GEMVs of a tile run one after the other on the channel."""
     from .dram_timing import pim_gemv_cycles
 
     if set(native) != {"mac"}:
         raise Infeasible(f"{where}: a pim unit runs sums of products (MACs); {e.name} needs {native}")
-    mat, vec = _gemv_roles(e, where)
+    mat, vec = _gemv_roles(e, where, ext)
     rows_n = len(next(iter(ext.values())))
     out_only = [r for r in e.output.ranks if r in mat.ranks and r not in vec.ranks]
+    shared = [r for r in e.output.ranks if r in mat.ranks and r in vec.ranks]
     gemv_rows = prod((ext[r] for r in out_only), rows_n)
-    gemv_cols = prod((ext[r] for r in e.reduced), rows_n)
-    repeats = prod((v for r, v in ext.items() if r not in out_only and r not in e.reduced), rows_n)
-    device = load_dram(unit.device)
+    segment = prod((ext[r] for r in e.reduced), rows_n)
+    side = prod((ext[r] for r in shared), rows_n)
+    repeats = prod((v for r, v in ext.items() if r not in out_only and r not in e.reduced and r not in shared),
+                   rows_n)
+    device = _device(unit.device)
     per = {}
-    cycles = np.array([float(rep) * per.setdefault((int(m), int(c)), pim_gemv_cycles(
-        device, int(m), int(c), row_buffers=unit.row_buffers)) for rep, m, c in zip(repeats, gemv_rows, gemv_cols,
-                                                                                     strict=True)])
+
+    def gemv(m, s, n):
+        return per.setdefault((m, s, n), pim_gemv_cycles(device, m, s * n, segment=s if n > 1 else None,
+                                                         row_buffers=unit.row_buffers))
+
+    cycles = np.array([float(rep) * gemv(int(m), int(s), int(n))
+                       for rep, m, s, n in zip(repeats, gemv_rows, segment, side, strict=True)])
     pts = prod(ext.values(), rows_n)
     return UnitWork(native=native, points=pts, cycles=cycles, latency=np.zeros(rows_n), busy=pts.astype(np.float64))
 
