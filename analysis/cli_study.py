@@ -1,6 +1,8 @@
 """``einsim study fusemax [--out DIR] [--engine analytical|event] [--models ..] [--seq-lens ..] [--quiet]``: run the
 study, then write its CSVs, figures and Markdown report as one set (:mod:`analysis.outputs`): ``--out`` is checked
 before any work, and the files appear together or not at all. A progress bar with rate and ETA shows on a terminal.
+``einsim study fusemax-artifact`` runs the same study with the reference's quirks as YAML overlays and reports how
+much each moves the figures.
 A study whose YAML says ``kind: serving`` (``einsim study neupims --out DIR [--models ...] [--batches ...]``) runs on
 the serving path (:mod:`einsim.analysis.serving_run`)."""
 
@@ -60,38 +62,66 @@ def _check_subset(study, models) -> None:
 
 
 def run_study(name, out: Path, *, models=None, seq_lens=None, engine="analytical", progress=False) -> dict:
-    """Run the study and write its files into ``out``; return {"attention", "end_to_end", "pareto", "seconds"}.
+    """Run the study and write its files into ``out``; return {"attention", "end_to_end", "pareto", "quirks",
+    "seconds"}.
 
     ``progress``: show a tqdm bar (rate, ETA) on stderr when it is a terminal."""
     from tqdm import tqdm
 
-    from .study import check_study_specs, load_study, point_count, run_attention, run_end_to_end, run_pareto
+    from . import study as st
+    from .quirks import quirk_effects
+    from .report import published_comparison
 
     out = check_out_dir(out)
     t0 = time.perf_counter()
-    study = load_study(name)
+    study = st.load_study(name)
     _check_subset(study, models)
-    check_study_specs(study)
-    with tqdm(total=point_count(study, models=models, seq_lens=seq_lens), unit="point", file=sys.stderr,
+    st.check_study_specs(study)
+    with tqdm(total=st.point_count(study, models=models, seq_lens=seq_lens), unit="point", file=sys.stderr,
               disable=None if progress else True, dynamic_ncols=True, desc=study.name) as bar:
         def tick(msg):
             bar.set_postfix_str(msg[:48], refresh=False)
             bar.update()
 
-        att, act = run_attention(study, models=models, seq_lens=seq_lens, engine=engine, progress=tick)
-        e2e = run_end_to_end(study, att, models=models, seq_lens=seq_lens, engine=engine, progress=tick)
-        par = run_pareto(study, progress=tick) if study.pareto else None
+        breakdown: list = []
+        att, act = st.run_attention(study, models=models, seq_lens=seq_lens, engine=engine, progress=tick,
+                                    breakdown=breakdown)
+        e2e = st.run_end_to_end(study, att, models=models, seq_lens=seq_lens, engine=engine, progress=tick)
+        par = st.run_pareto(study, progress=tick) if study.pareto else None
+        extra = {"energy": breakdown,
+                 "sweep": st.run_buffer_sweep(study, progress=tick) if study.buffer_sweep else None,
+                 "published": published_comparison(study, att),
+                 "quirks": quirk_effects(study, att, e2e, models=models, seq_lens=seq_lens, engine=engine)
+                 if study.quirks else None}
     seconds = time.perf_counter() - t0
     with OutputSet(out) as files:
-        _write_all(files, study, att, act, e2e, par, seconds, engine)
+        _write_all(files, study, att, act, e2e, par, seconds, engine, extra)
     print(f"wrote {out}/ (attention.csv, end_to_end.csv, figures, report.md) in {seconds:.1f} s", file=sys.stderr)
-    return {"attention": att, "end_to_end": e2e, "pareto": par, "seconds": seconds}
+    return {"attention": att, "end_to_end": e2e, "pareto": par, "quirks": extra["quirks"], "seconds": seconds}
 
 
-def _write_all(files: OutputSet, study, att, act, e2e, par, seconds, engine) -> None:
+def _write_extra(files: OutputSet, study, extra: dict) -> None:
+    """energy.csv (per point, component and action), and the buffer sweep, quirk effects and published comparison
+    when the study has them."""
+    import pandas as pd
+
+    from . import plots
+
+    files.write("energy.csv", lambda p: pd.DataFrame(extra["energy"]).to_csv(p, index=False))
+    for name, file in (("sweep", "buffer_sweep.csv"), ("quirks", "quirks.csv"), ("published", "published.csv")):
+        if extra[name] is not None:
+            files.write(file, lambda p, df=extra[name]: df.to_csv(p, index=False))
+    if extra["sweep"] is not None:
+        b = study.buffer_sweep
+        files.write("buffer_sweep.png", lambda p: plots.plot_buffer_sweep(
+            extra["sweep"], p, f"{b['config']}'s {b['level']} by capacity ({b['model']}, {b['seq_len']})"))
+
+
+def _write_all(files: OutputSet, study, att, act, e2e, par, seconds, engine, extra: dict) -> None:
     from . import plots
     from .report import write_report
 
+    _write_extra(files, study, extra)
     cols = ["model", "seq_len", "config", "ok", "cycles", "latency_s", "energy_pj", "dram_bytes", "util_2d", "util_1d"]
     att_out = att[cols + [c for c in att.columns if c not in cols and c != "reason"] + ["reason"]]
     files.write("attention.csv", lambda p: att_out.to_csv(p, index=False))
@@ -115,4 +145,6 @@ def _write_all(files: OutputSet, study, att, act, e2e, par, seconds, engine) -> 
     if par is not None:
         files.write("pareto.png", lambda p: plots.plot_pareto(
             par, p, f"FuseMax array-size sweep ({study.pareto['model']}, {study.pareto['seq_len']})"))
-    files.write("report.md", lambda p: write_report(p, study, att, e2e, par, figs, seconds, engine))
+    files.write("report.md", lambda p: write_report(p, study, att, e2e, par, figs, seconds, engine,
+                                                    published=extra["published"], quirks=extra["quirks"],
+                                                    sweep=extra["sweep"]))

@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["relative", "plot_relative", "plot_utilization", "plot_activity", "plot_pareto"]
+__all__ = ["relative", "plot_relative", "plot_utilization", "plot_activity", "plot_pareto",
+           "plot_buffer_sweep"]
 
 
 def _len_label(s: int) -> str:
@@ -122,6 +123,31 @@ def plot_pareto(df: pd.DataFrame, path, title: str):
     ax.set_ylabel("latency (s)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_buffer_sweep(df: pd.DataFrame, path, title: str):
+    """Energy per row access (read, write) and area of a buffer against its capacity, and the attention energy the
+    point spends in it."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    x = df.capacity_mib
+    axes[0].plot(x, df.read_pj / 1e3, "o-", label="read")
+    axes[0].plot(x, df.write_pj / 1e3, "s-", label="write")
+    axes[0].set_ylabel("energy per row access (nJ)")
+    axes[0].legend(fontsize=7)
+    axes[1].plot(x, df.area_mm2, "o-")
+    axes[1].set_ylabel("area (mm$^2$)")
+    axes[2].plot(x, df.buffer_energy_pj / 1e12, "o-", label="in the buffer")
+    axes[2].plot(x, df.energy_pj / 1e12, "s-", label="all of attention")
+    axes[2].set_ylabel("attention energy (J)")
+    axes[2].legend(fontsize=7)
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(x), [f"{v:g}" for v in x])
+        ax.set_xlabel("capacity (MiB)")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

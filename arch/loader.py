@@ -135,9 +135,9 @@ def _unit(e, path, name, u):
         energy[k] = _figure(e, path + ("energy_pj", k), v, "energy_pj")
     area = {str(k): _figure(e, path + ("area_um2", k), v, "area_um2")
             for k, v in _mapping(e, path + ("area_um2",), u.get("area_um2"), "component -> um^2 per PE").items()}
-    red = choice(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"), ("chain", "tree"))
-    rfr = nonneg_int(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
-    rfw = nonneg_int(e, path + ("rf_writes_per_op",), u.get("rf_writes_per_op", 1))
+    red = _reduction(e, path + ("spatial_reduction",), u.get("spatial_reduction", "chain"))
+    rfr = nonneg_num(e, path + ("rf_reads_per_op",), u.get("rf_reads_per_op", 2))
+    rfw = nonneg_num(e, path + ("rf_writes_per_op",), u.get("rf_writes_per_op", 1))
     inst = pos_int(e, path + ("instances",), u.get("instances", 1))
     if None in dims.values() or None in (red, rfr, rfw, inst, systolic) or len(dims) != len(UNIT_DIMS[kind]):
         return None
@@ -171,6 +171,17 @@ def _figure(e, path, value, field):
         e.add(path, str(exc))
         return None
     return figures.energy_pj if field == "energy_pj" else figures.area_um2
+
+
+REDUCTION_KINDS = ("chain", "tree", "none")
+
+
+def _reduction(e, path, value):
+    """A reduction drain kind, or {reduction operator or 'default': kind}."""
+    if isinstance(value, dict):
+        out = {str(op): choice(e, path + (op,), kind, REDUCTION_KINDS) for op, kind in value.items()}
+        return None if None in out.values() else out
+    return choice(e, path, value, REDUCTION_KINDS)
 
 
 def _mapping(e, path, value, what) -> dict:

@@ -44,8 +44,11 @@ class UnitSpec:
     ops on one pipeline serialize. ``op_latency`` gives an op's pipeline depth in cycles (its result is ready that
     long after its last issue; 0 by default). ``composite_ops`` builds ops the PE lacks from native ones
     (FuseMax: ``exp = 6 mac + 1 add``). ``energy_pj`` prices each native op and ``rf_read``/``rf_write``;
-    ``area_um2`` is per PE, by component. ``spatial_reduction`` says how a reduction across a spatial dimension
-    of D PEs drains: ``chain`` (D cycles) or ``tree`` (ceil(log2 D) cycles). ``systolic`` holds a
+    ``area_um2`` is per PE, by component; ``rf_reads_per_op``/``rf_writes_per_op`` are the register-file accesses
+    each op makes (on average: a fraction counts some). ``spatial_reduction`` says how a reduction across a spatial
+    dimension of D PEs drains: ``chain`` (D cycles), ``tree`` (ceil(log2 D) cycles) or ``none`` (no drain charged: for
+    reproducing models that ignore it); either one kind for every reduction or a mapping from the reduction's
+    operator (``sum``, ``max``, ...) to a kind, with ``default`` for the rest (chain if absent). ``systolic`` holds a
     ``systolic_array``'s microarchitecture parameters (see :class:`einsim.arch.systolic.SystolicArraySpec`).
     A ``pim`` unit names its DRAM ``device`` (a preset of :mod:`einsim.arch.dram` or a path) and its row buffers per
     bank.
@@ -60,9 +63,9 @@ class UnitSpec:
     op_latency: Mapping[str, int] = field(default_factory=dict)
     energy_pj: Mapping[str, float] = field(default_factory=dict)
     area_um2: Mapping[str, float] = field(default_factory=dict)
-    rf_reads_per_op: int = 2
-    rf_writes_per_op: int = 1
-    spatial_reduction: str = "chain"
+    rf_reads_per_op: float = 2
+    rf_writes_per_op: float = 1
+    spatial_reduction: str | Mapping[str, str] = "chain"
     systolic: Mapping[str, object] = field(default_factory=dict)
     device: str | None = None
     row_buffers: int = 2
@@ -75,6 +78,8 @@ class UnitSpec:
         object.__setattr__(self, "energy_pj", _frozen(self.energy_pj))
         object.__setattr__(self, "area_um2", _frozen(self.area_um2))
         object.__setattr__(self, "systolic", _frozen(self.systolic))
+        if not isinstance(self.spatial_reduction, str):
+            object.__setattr__(self, "spatial_reduction", _frozen(self.spatial_reduction))
 
     @property
     def pes(self) -> int:
@@ -116,11 +121,15 @@ class UnitSpec:
         bank cannot serve reads while it computes: NPU and PIM take turns on the channel)."""
         return "dram" if self.kind == "pim" and self.row_buffers == 1 else self.name
 
-    def reduction_latency(self, extent: int) -> int:
-        """Cycles for a reduction spread across ``extent`` PEs of one spatial dimension to drain."""
-        if extent <= 1:
+    def reduction_latency(self, extent: int, op: str | None = None) -> int:
+        """Cycles for a reduction (with operator ``op``) spread across ``extent`` PEs of one spatial dimension to
+        drain."""
+        kind = self.spatial_reduction
+        if not isinstance(kind, str):
+            kind = kind.get(op, kind.get("default", "chain"))
+        if extent <= 1 or kind == "none":
             return 0
-        if self.spatial_reduction == "tree":
+        if kind == "tree":
             return (extent - 1).bit_length()
         return extent
 

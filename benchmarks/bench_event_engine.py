@@ -2,7 +2,8 @@
 and the engine-vs-analytical comparison over the study's points.
 
 ``python -m benchmarks.bench_event_engine --compare`` prints the per-point comparison (all 120 attention points):
-event-engine cycles, analytical cycles, the gap, and extrapolated vs exact where the exact run is quick.
+event-engine cycles, analytical cycles, the gap, and extrapolated vs exact where the exact run is quick;
+``--study fusemax-artifact`` does the same for the artifact variant (``--study all``: both).
 """
 
 from __future__ import annotations
@@ -39,35 +40,33 @@ def events_per_second(n_iters: int) -> tuple[float, int]:
     return r.stats["events_simulated"] / dt, r.stats["events_simulated"]
 
 
-def compare(models=None, seq_lens=None, configs=None, *, exact_check_s: float = 60.0, verbose: bool = True):
+def compare(models=None, seq_lens=None, configs=None, *, exact_check_s: float = 60.0, verbose: bool = True,
+            study_name: str = "fusemax"):
     """Rows (model, seq_len, config, event cycles, analytical cycles, gap, exact cycles or None) for the study."""
-    import einsim.arch as arch_mod
-    import einsim.mappings as map_mod
     import einsim.workloads as workloads
-    from einsim.analysis.study import _cascade, load_study
+    from einsim.analysis.study import config_specs, load_study
     from einsim.sim import simulate
 
-    study = load_study("fusemax")
+    study = load_study(study_name)
     rows = []
     for model in models or study.models:
         for s in seq_lens or study.seq_lens:
             layer = next(L for L in workloads.load_model(model).instantiate(seq_len=s) if L.role == "attention")
             for cfg in configs or study.configs:
-                c = study.configs[cfg]
-                args = (_cascade(study, c["cascade"]), arch_mod.load_arch(c["arch"]),
-                        map_mod.load_mapping(c["mapping"]), dict(layer.sizes))
+                sp = config_specs(study, cfg, s)
+                args = (sp.cascade, sp.arch, sp.mapping, dict(layer.sizes))
                 r = simulate(*args)
                 ev, an = r.summary["cycles"], r.summary["analytical_cycles"]
                 exact = None
                 # the exact run simulates every event: only where that takes well under exact_check_s
                 if r.summary["events"] / 5e6 < exact_check_s:
                     exact = simulate(*args, exact=True).summary["cycles"]
-                rows.append({"model": model, "seq_len": s, "config": cfg, "event_cycles": ev,
+                rows.append({"study": study_name, "model": model, "seq_len": s, "config": cfg, "event_cycles": ev,
                              "analytical_cycles": an, "gap": ev / an - 1, "exact_cycles": exact,
                              "events": r.summary["events"], "events_simulated": r.summary["events_simulated"]})
                 if verbose:
                     ex = "" if exact is None else f"  exact-vs-extrapolated {exact / ev - 1:+.2e}"
-                    print(f"{model:5s} {s:8d} {cfg:8s} event {ev:.6g} analytical {an:.6g} "
+                    print(f"{study_name} {model:5s} {s:8d} {cfg:8s} event {ev:.6g} analytical {an:.6g} "
                           f"gap {100 * (ev / an - 1):+7.3f}%{ex}", flush=True)
     return rows
 
@@ -99,15 +98,21 @@ def main(argv=None) -> int:
     p.add_argument("--compare", action="store_true", help="print the engine-vs-analytical comparison")
     p.add_argument("--models", default=None)
     p.add_argument("--seq-lens", default=None)
+    p.add_argument("--study", default="fusemax", help="fusemax, fusemax-artifact or all")
     args = p.parse_args(argv)
     if args.compare:
-        rows = compare(args.models.split(",") if args.models else None,
-                       [int(x) for x in args.seq_lens.split(",")] if args.seq_lens else None)
-        gaps = np.array([abs(r["gap"]) for r in rows])
-        ex = [abs(r["exact_cycles"] / r["event_cycles"] - 1) for r in rows if r["exact_cycles"] is not None]
-        print(f"{len(rows)} points: max |gap| {100 * gaps.max():.3f}%, mean |gap| {100 * gaps.mean():.3f}%, "
-              f"within 2%: {int(np.sum(gaps <= 0.02))}")
-        print(f"extrapolated vs exact: {len(ex)} points checked, max |diff| {max(ex) if ex else 0:.2e}")
+        names = ("fusemax", "fusemax-artifact") if args.study == "all" else (args.study,)
+        for name in names:
+            rows = compare(args.models.split(",") if args.models else None,
+                           [int(x) for x in args.seq_lens.split(",")] if args.seq_lens else None, study_name=name)
+            gaps = np.array([abs(r["gap"]) for r in rows])
+            ex = [abs(r["exact_cycles"] / r["event_cycles"] - 1) for r in rows if r["exact_cycles"] is not None]
+            print(f"{name}: {len(rows)} points: max |gap| {100 * gaps.max():.3f}%, mean |gap| "
+                  f"{100 * gaps.mean():.3f}%, within 2%: {int(np.sum(gaps <= 0.02))}")
+            worst = sorted(rows, key=lambda r: -abs(r["gap"]))[:3]
+            print("  largest: " + ", ".join(f"{r['model']} {r['seq_len']} {r['config']} {100 * r['gap']:+.2f}%"
+                                            for r in worst))
+            print(f"  extrapolated vs exact: {len(ex)} points checked, max |diff| {max(ex) if ex else 0:.2e}")
         return 0
     for row in run(smoke=False):
         print(row)

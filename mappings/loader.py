@@ -75,7 +75,7 @@ def _build(doc: Doc) -> MappingSpec:
 def _group(e, path, g):
     if not check_keys(e, path, g, required=("einsums", "loops"),
                       optional=("spatial", "on_chip", "in_pe", "stream", "hold", "levels", "instances", "spill",
-                                "pipeline")):
+                                "pipeline", "window", "run_at", "bypass")):
         return None
     einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
     loops = []
@@ -116,6 +116,7 @@ def _group(e, path, g):
     on_chip = _names(e, path + ("on_chip",), g.get("on_chip", "all"), "tensor")
     in_pe = _names(e, path + ("in_pe",), g.get("in_pe", []), "tensor") or ()
     stream = _names(e, path + ("stream",), g.get("stream", []), "tensor") or ()
+    bypass = _names(e, path + ("bypass",), g.get("bypass", []), "tensor") or ()
     hold = {}
     hv = g.get("hold") or {}
     if not isinstance(hv, dict):
@@ -139,6 +140,24 @@ def _group(e, path, g):
     if not isinstance(spill, bool):
         e.add(path + ("spill",), f"must be true or false, not {spill!r}")
     pipe = choice(e, path + ("pipeline",), g.get("pipeline", "in_order"), PIPELINES)
+    window = None
+    if "window" in g:
+        window = pos_int(e, path + ("window",), g["window"], " (innermost tiles in flight at once; 1: one at a time)")
+        if window is not None and pipe != "interleave":
+            e.add(path + ("window",), f"is honoured by 'pipeline: interleave' groups, not {pipe!r} ones; "
+                                      "use interleave with the window, or 'serial' for one tile at a time")
+    run_at = {}
+    ra = g.get("run_at") or {}
+    if not isinstance(ra, dict):
+        e.add(path + ("run_at",), f"must map an Einsum -> the loop depth it runs at (0 = outside all loops), "
+                                  f"not {ra!r}")
+    else:
+        for k, v in ra.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                e.add(path + ("run_at", k), f"must be a loop depth >= 0 (the number of loops outside it), not {v!r}")
+            else:
+                run_at[str(k)] = v
     return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
                  hold=hold, levels={str(k): v for k, v in levels.items()},
-                 instances=None if inst == "all" else (inst or 1), spill=bool(spill), pipeline=pipe or "in_order")
+                 instances=None if inst == "all" else (inst or 1), spill=bool(spill), pipeline=pipe or "in_order",
+                 window=window, run_at=run_at, bypass=bypass)

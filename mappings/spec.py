@@ -11,14 +11,24 @@ Einsum's tile onto its unit's spatial dimensions (the rest of the tile is tempor
 - ``interleave``: units interleave tasks of different tiles freely (FuseMax's binding), limited only by true
   dependencies and each resource's occupancy.
 
+``window`` caps the innermost tiles in flight at once (the depth of the units' task queues; ``1``: one tile at a time,
+the next tile starts once every task of this one is done). Without it the buffer space the plan leaves decides
+(:mod:`einsim.sim.plan`). A block's work outside the innermost loop (its loads, prologue and epilogue) is not held by
+the window: it runs up to one block ahead in the plan's double-buffered outer tiles.
+
+An Einsum runs inside every shared loop over a rank it indexes (its *loop level*); ``run_at: {E: k}`` hoists it to
+depth k (once per iteration of the first k loops, its tile spanning the deeper ones): e.g. FLAT's QK for a whole
+block of queries while the softmax below it goes row by row.
+
 Memory: a tensor's tiles live in the outermost on-chip level that serves the unit using them, unless ``levels``
 names another (an NPU's accumulator SRAM for partial sums); ``in_pe`` keeps an intermediate in the PEs' register
-files. Unit instances: ``instances: N`` spreads the iterations of the group's outermost loop over N instances of every
-unit the group uses (N NPU cores; ``all``: every instance the group's units have), each running its share of the
-group on its own private levels while sharing DRAM.
+files; ``bypass`` moves a tensor that goes through DRAM straight between DRAM and the units (Timeloop's bypass: no
+buffer access, no buffer space). Unit instances: ``instances: N`` spreads the iterations of the group's outermost
+loop over N instances of every unit the group uses (N NPU cores; ``all``: every instance the group's units have),
+each running its share of the group on its own private levels while sharing DRAM.
 
 A tile factor may be a list of candidates (``{best_of: [..]}``); the mapper (:mod:`mappings.mapper`) picks the
-feasible candidate with the fewest cycles, the largest on ties.
+feasible candidate with the fewest cycles, then the least energy among those as fast, the largest on ties.
 """
 
 from __future__ import annotations
@@ -56,12 +66,16 @@ class Group:
     instances: int | None = 1                  # unit instances the outermost loop spreads over (None: all of them)
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing
     pipeline: str = "in_order"
+    window: int | None = None                  # innermost tiles in flight at most (None: as the buffer allows)
+    run_at: Mapping[str, int] = field(default_factory=dict)  # Einsum -> loop depth it runs at (hoisted outward)
+    bypass: tuple[str, ...] = ()               # tensors moved between DRAM and the units without an on-chip level
 
     def __post_init__(self):
         object.__setattr__(self, "spatial", MappingProxyType({k: MappingProxyType(dict(v))
                                                               for k, v in self.spatial.items()}))
         object.__setattr__(self, "hold", MappingProxyType(dict(self.hold)))
         object.__setattr__(self, "levels", MappingProxyType(dict(self.levels)))
+        object.__setattr__(self, "run_at", MappingProxyType(dict(self.run_at)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,8 @@ the loops outside k):
   recurrence or its busiest resource); at least the first innermost iteration with the outer-level tasks it waits
   for (the first outer tiles' loads) plus P for each further one; and at least the time the plan's in-flight
   ``window`` allows (:mod:`sim.window`: Little's law on the slot cycle of a list schedule of the innermost body),
-  computed only where that window may bind.
+  computed only where that window may bind (then with the outer tasks the first iteration waits for before it and
+  the last blocks' epilogues after it).
 - ``in_order``: cycles = the exact latency of the flattened program with every resource in program order, by
   max-plus algebra (:mod:`sim.maxplus`): a block's outer-level loads and stores queue behind and ahead of its inner
   tiles on DRAM as they do in the hardware, and overlap the inner tiles' compute where the order allows. The period
@@ -151,6 +152,9 @@ def group_cycles(plan: GroupPlan) -> dict:
         total = max(max(busy.values()), rec) + max(0.0, fill - period)
         total = max(total, first + (iters - 1) * period)
         if len(body) and window_may_bind(plan, body, plan.window, max(period, total / iters), fill):
+            # the windowed innermost iterations, after the outer tasks the first one waits for (the lead-in) and
+            # before the last blocks' epilogues (the tail)
             t_w, p_w = windowed_latency(plan, body, plan.window, int(iters))
-            total, period = max(total, t_w), max(period, p_w)
+            tail = makespan(plan, np.nonzero(plan.phase > 0)[0])
+            total, period = max(total, (first - fill) + t_w + tail), max(period, p_w)
     return {"cycles": total, "resource_cycles": busy, "period_cycles": period}

@@ -5,7 +5,8 @@ it lives (an intermediate of the group: on chip or in the PEs; a DRAM tensor: lo
 depth it is held at), and a store of its output once the output's reductions over the shared loops are complete if
 it leaves the group or is not kept on chip. Then loop-carried dependencies of iterated tensors and reloads of
 intermediates that are not kept on chip. Placement (:func:`placement`): a tensor's tiles live in the level the mapping
-names in ``levels``, else the outermost on-chip level serving the unit that uses them; ``in_pe`` ones in the PEs. A
+names in ``levels``, else the outermost on-chip level serving the unit that uses them; ``in_pe`` ones in the PEs;
+``bypass`` ones in none (they move between DRAM and the units directly: no buffer access, no buffer space). A
 pim unit reads a DRAM tensor the mapping leaves in the DRAM level in place: no load, its reads charged to the DRAM.
 """
 
@@ -19,10 +20,10 @@ from einsim.workloads.cascade import is_carried
 
 from .errors import Infeasible
 from .nest import Nest
-from .tasks import COMPUTE, LOAD, STORE, Task, TaskList
+from .tasks import BYPASS, COMPUTE, LOAD, STORE, Task, TaskList
 from .unit_work import unit_work
 
-__all__ = ["Dataflow", "placement", "build_dataflow", "IN_PE"]
+__all__ = ["Dataflow", "placement", "build_dataflow", "IN_PE", "BYPASS"]
 
 #: placement of a tensor kept in the PEs' register files (no buffer access)
 IN_PE = "<pe>"
@@ -33,7 +34,7 @@ class Dataflow:
     """The group's tasks and actions, where each tensor lives, and which DRAM tiles stay resident (bytes)."""
 
     tasks: TaskList
-    place: dict          # tensor -> on-chip level name, or IN_PE
+    place: dict          # tensor -> on-chip level name, IN_PE or BYPASS
     on_chip: set         # intermediates kept on chip (or in the PEs)
     produced: dict       # tensor -> Einsum making it
     task_of: dict        # Einsum -> compute task
@@ -50,6 +51,8 @@ def placement(arch: ArchSpec, mapping: MappingSpec, g: Group, einsums, where: st
                 continue
             if t in g.in_pe:
                 place[t] = IN_PE
+            elif t in g.bypass:
+                place[t] = BYPASS
             elif t in g.levels and g.levels[t] == arch.dram.name:
                 if arch.unit(unit).kind != "pim" if unit in {u.name for u in arch.units} else True:
                     raise Infeasible(f"{where} leaves {t!r} in {arch.dram.name!r} for {e.name} to read in place, but "
@@ -94,6 +97,13 @@ def build_dataflow(cascade, arch: ArchSpec, mapping: MappingSpec, g: Group, eins
     df = Dataflow(tasks=TaskList(arch, dram_share=nest.copies), place=placement(arch, mapping, g, einsums, nest.name),
                   on_chip=(set(produced) if g.on_chip is None else set(g.on_chip) & set(produced)) | in_pe,
                   produced=produced, task_of={}, resident={})
+    for t in sorted(g.bypass):
+        if t not in df.place:
+            raise Infeasible(f"{nest.name} bypasses the buffer for {t!r}, which no Einsum of the group touches")
+        read_here = any(op.tensor == t for e in einsums for op in e.inputs) and t in produced
+        if t in df.on_chip and read_here:
+            raise Infeasible(f"{nest.name} keeps {t!r} on chip for its readers and bypasses the buffer with it; drop "
+                             f"it from on_chip (it then goes through DRAM) or from bypass")
     units = {u.name: u for u in arch.units}
     double = 2 if g.pipeline != "serial" else 1
     loads: dict = {}
@@ -124,7 +134,7 @@ def build_dataflow(cascade, arch: ArchSpec, mapping: MappingSpec, g: Group, eins
                               phase=phase, cycles=work.cycles,
                               latency=work.latency, busy=work.busy, einsum=e.name, deps=sorted(set(deps))))
         df.task_of[e.name] = t
-        _compute_actions(df, cascade, e, units[uname], work, nest, k, in_pe)
+        _compute_actions(df, cascade, e, units[uname], work, nest, k, in_pe | set(g.bypass))
         out = e.output.tensor
         if out in cascade.outputs or out in needed_later or out not in df.on_chip:
             ko = nest.store_depth(out, k)
@@ -157,7 +167,8 @@ def _load(df: Dataflow, g: Group, nest: Nest, tensor: str, k: int, loads: dict, 
 
 
 def _compute_actions(df: Dataflow, cascade, e, unit, work, nest: Nest, k: int, in_pe: set) -> None:
-    """Energy actions of one compute tile: native ops, register-file traffic, reads and writes at each level."""
+    """Energy actions of one compute tile: native ops, register-file traffic, reads and writes at each level (none
+    for the tensors in ``in_pe``: kept in the PEs, or bypassing the buffer)."""
     t = df.task_of[e.name]
     arch = df.tasks.arch
     for nop, c in work.native.items():
@@ -190,14 +201,19 @@ def _add_carries(df: Dataflow, nest: Nest, pending) -> None:
 
 
 def _add_reloads(df: Dataflow, cascade, einsums, nest: Nest) -> None:
-    """Intermediates not kept on chip are re-read from DRAM by their consumers in the group."""
+    """Intermediates not kept on chip are re-read from DRAM by their consumers in the group; consumers at the same
+    loop level and phase share one reload of the tile."""
+    shared: dict = {}
     for e in einsums:
         k = nest.level[e.name]
         for op in e.inputs:
             src = df.produced.get(op.tensor)
             if src is not None and op.tensor not in df.on_chip and src != e.name:
-                elems = nest.footprint(op.tensor, k, cascade.iterated.get(op.tensor))
                 consumer = df.tasks.tasks[df.task_of[e.name]]
-                lt = df.tasks.transfer(LOAD, op.tensor, k, consumer.phase, elems, "reload", df.place[op.tensor])
-                df.tasks.tasks[lt].deps = [df.tasks.find_store(op.tensor)]
-                consumer.deps = sorted(set(consumer.deps) | {lt})
+                key = (op.tensor, k, consumer.phase)
+                if key not in shared:
+                    elems = nest.footprint(op.tensor, k, cascade.iterated.get(op.tensor))
+                    shared[key] = df.tasks.transfer(LOAD, op.tensor, k, consumer.phase, elems, "reload",
+                                                    df.place[op.tensor])
+                    df.tasks.tasks[shared[key]].deps = [df.tasks.find_store(op.tensor)]
+                consumer.deps = sorted(set(consumer.deps) | {shared[key]})

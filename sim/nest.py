@@ -1,7 +1,8 @@
 """Step 1 of lowering a fusion group: nest analysis (trips, tiles, the extent of every rank at every loop level).
 
 A group's shared loops are outermost first; loop j iterates over blocks of ``tile`` of what the loops outside it left
-of its rank. An Einsum sits at *loop level* k: inside the longest prefix of loops over ranks it indexes, so it runs
+of its rank. An Einsum sits at *loop level* k: inside the longest prefix of loops over ranks it indexes (or at the
+mapping's shallower ``run_at`` depth: its tile then spans the deeper loops), so it runs
 once per iteration of loops [0, k). With ``instances: N`` the outermost loop's iterations are spread over N unit
 instances: each instance runs ceil(trips / N) of them (the timing of one instance's program) and the work done is
 ``copies`` = trips / ceil(trips / N) instance-programs' worth (N when N divides the trips).
@@ -167,7 +168,16 @@ def analyze_nest(cascade: Cascade, sizes: dict, group: Group, members, name: str
         k = 0
         while k < n and group.loops[k].rank in e.indices:
             k += 1
+        if e.name in group.run_at:
+            if group.run_at[e.name] > k:
+                raise Infeasible(f"{name} runs {e.name} at loop depth {group.run_at[e.name]}, inside loops over "
+                                 f"ranks it does not index; its depth is at most {k}")
+            k = group.run_at[e.name]
         level[e.name] = k
+    for en in group.run_at:
+        if en not in level:
+            raise Infeasible(f"{name} sets run_at for {en!r}, which is not an Einsum of the group "
+                             f"({', '.join(level)})")
     return Nest(name=name, cascade=cascade, sizes=dict(sizes), loop_ranks=tuple(lp.rank for lp in group.loops),
                 tiles=tiles, trips=trips, instances=instances, copies=copies, concurrent=concurrent, level=level,
                 rows=rows)

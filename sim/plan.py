@@ -31,8 +31,10 @@ latency from it and the event engine simulates it tile by tile, so its meaning i
 - ``level_peak_bytes``: peak bytes per on-chip level (per instance), ``peak_buffer_bytes`` the largest.
 - ``window``: innermost iterations that may be in flight at once (the depth of the units' task queues): 1 when
   serial; else 2 (the plan's double buffering) plus as many more as the buffer space the plan leaves free holds
-  copies of one innermost iteration's tiles (its loads and intermediates), at most WINDOW_MAX. Both timing models
-  honour it: iteration i + window starts only once iteration i is done.
+  copies of one innermost iteration's tiles (its loads and intermediates), at most WINDOW_MAX, and at most the
+  mapping's ``window`` (1: one tile at a time). Both timing models honour it: iteration i + window starts only once
+  the innermost tasks of iteration i are done. Tasks of outer levels (a block's loads, prologue and epilogue) are
+  not held by it: they may run up to one block of their level ahead (the outer tiles are double buffered).
 
 Lowering is a sequence of named steps, each in its own module with a typed result: nest analysis
 (:mod:`einsim.sim.nest`) -> per-unit work (:mod:`einsim.sim.unit_work`) and data movement per level
@@ -52,7 +54,7 @@ from einsim.mappings.spec import Group, MappingSpec
 from einsim.workloads import Cascade
 
 from .errors import Infeasible
-from .movement import IN_PE, build_dataflow
+from .movement import BYPASS, IN_PE, build_dataflow
 from .nest import analyze_nest
 from .occupancy import check_occupancy
 from .tasks import COMPUTE, LOAD, STORE, Task
@@ -262,7 +264,7 @@ def _pack(df, nest, occ, arch: ArchSpec, g: Group, name) -> PlanBatch:
         carry_src=arr(csrc, np.int64), carry_dst=arr(cdst, np.int64), carry_loop=arr(cloop, np.int64),
         act_task=arr([remap[a[0]] for a in acts], np.int64),
         act_component=tuple(a[1] for a in acts), act_action=tuple(a[2] for a in acts), instances=nest.instances)
-    window = _window(T, n, g.pipeline, df, occ, nest.cascade.iterated, R)
+    window = np.minimum(_window(T, n, g.pipeline, df, occ, nest.cascade.iterated, R), g.window or WINDOW_MAX)
     numbers = dict(
         loop_tiles=nest.tiles, trips=nest.trips, cycles=cols([t.cycles for t in T]),
         latency=cols([t.latency for t in T]), bytes=cols([t.bytes for t in T]), busy=cols([t.busy for t in T]),
@@ -287,10 +289,11 @@ def _window(T, n, pipeline, df, occ, iterated, R) -> np.ndarray:
             continue
         if t.kind == LOAD:
             lvl = df.place[t.tensor]
-            per_iter[lvl] = per_iter.get(lvl, 0.0) + t.bytes
+            if lvl != BYPASS:
+                per_iter[lvl] = per_iter.get(lvl, 0.0) + t.bytes
         elif t.kind == COMPUTE:
             out = output[t.einsum]
-            if out not in iterated and df.place[out] != IN_PE and out in occ.buffer_bytes:
+            if out not in iterated and df.place[out] not in (IN_PE, BYPASS) and out in occ.buffer_bytes:
                 per_iter[df.place[out]] = per_iter.get(df.place[out], 0.0) + occ.buffer_bytes[out]
     window = np.full(R, WINDOW_MAX, dtype=np.int64)
     for lvl, b in per_iter.items():

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 from einsim.arch.spec import ArchSpec
 
-__all__ = ["COMPUTE", "LOAD", "STORE", "Task", "TaskList"]
+__all__ = ["COMPUTE", "LOAD", "STORE", "BYPASS", "Task", "TaskList"]
 
 COMPUTE, LOAD, STORE = 0, 1, 2
+#: placement of a tensor whose tiles move between DRAM and the units without an on-chip level holding them
+BYPASS = "<dram>"
 
 
 @dataclass(kw_only=True)
@@ -53,14 +55,16 @@ class TaskList:
         self.acts.append((task, component, action, count))
 
     def transfer(self, kind: int, tensor: str, level: int, phase: int, elems: float, label: str, place: str) -> int:
-        """A DRAM load (into on-chip level ``place``) or store (from it) of ``elems`` words."""
+        """A DRAM load (into on-chip level ``place``) or store (from it) of ``elems`` words; BYPASS: straight from
+        or to the units."""
         dram = self.arch.dram
         nbytes = elems * self.arch.word_bytes
         t = self.add(Task(name=f"{label} {tensor}", kind=kind, resource="dram", level=level, phase=phase,
                           cycles=nbytes / self._dram_bpc, bytes=nbytes, tensor=tensor))
         self.act(t, dram.name, "read" if kind == LOAD else "write", nbytes / dram.access_bytes)
-        buf = self.arch.level(place)
-        self.act(t, buf.name, "write" if kind == LOAD else "read", nbytes / buf.access_bytes)
+        if place != BYPASS:
+            buf = self.arch.level(place)
+            self.act(t, buf.name, "write" if kind == LOAD else "read", nbytes / buf.access_bytes)
         return t
 
     def find_store(self, tensor: str) -> int:

@@ -82,11 +82,16 @@ def _spatial_extents(e: Einsum, unit: UnitSpec, spatial: dict, ext: dict, where:
     return out
 
 
-def reduction_latency(unit: UnitSpec, extent: np.ndarray) -> np.ndarray:
-    """Cycles for a reduction spread across ``extent`` PEs of one spatial dimension to drain, per row (see
-    :meth:`einsim.arch.spec.UnitSpec.reduction_latency`)."""
+def reduction_latency(unit: UnitSpec, extent: np.ndarray, op: str | None = None) -> np.ndarray:
+    """Cycles for a reduction (with operator ``op``) spread across ``extent`` PEs of one spatial dimension to drain,
+    per row (see :meth:`einsim.arch.spec.UnitSpec.reduction_latency`)."""
     extent = np.asarray(extent, dtype=np.int64)
-    if unit.spatial_reduction == "tree":
+    kind = unit.spatial_reduction
+    if not isinstance(kind, str):
+        kind = kind.get(op, kind.get("default", "chain"))
+    if kind == "none":
+        return np.zeros_like(extent)
+    if kind == "tree":
         drain = np.ceil(np.log2(np.maximum(extent, 1))).astype(np.int64)
     else:
         drain = extent
@@ -103,7 +108,7 @@ def pipelined_tile(e: Einsum, unit: UnitSpec, native: dict, ext: dict, spatial: 
     for dim, (rank, x) in mapped.items():
         steps = steps * -(-x // unit.dims[dim])
         if rank in e.reduced:
-            lat = lat + reduction_latency(unit, np.minimum(x, unit.dims[dim]))
+            lat = lat + reduction_latency(unit, np.minimum(x, unit.dims[dim]), e.reduce_op)
     used = {rank for rank, _ in mapped.values()}
     steps = steps * prod((v for r, v in ext.items() if r not in used), rows)
     lat = lat + max((unit.op_latency.get(op, 0) for op in native), default=0)

@@ -12,7 +12,9 @@ def test_presets_load_and_differ_only_in_yaml():
         assert n in names
         mappings.load_mapping(n)
     arch_m, bind_m = mappings.load_mapping("arch"), mappings.load_mapping("binding")
-    assert arch_m.groups[0].pipeline == "in_order" and bind_m.groups[0].pipeline == "interleave"
+    # +Architecture is +Binding one tile at a time
+    assert arch_m.groups[0].window == 1 and bind_m.groups[0].window is None
+    assert arch_m.groups[0].pipeline == bind_m.groups[0].pipeline == "interleave"
     assert arch_m.binding == bind_m.binding
     flat = mappings.load_mapping("flat")
     assert flat.choices == ((0, 2),) and flat.groups[0].loops[2].candidates[0] == 4096

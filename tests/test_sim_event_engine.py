@@ -128,9 +128,15 @@ def test_streamed_load_overlaps_its_consumer():
     assert r.makespan_ticks == 30
 
 
-def test_outer_loop_tasks_and_phases():
-    # 2 blocks x 3 inner iterations: a block-level load before, a block-level store after the inner loop
-    p = EngineProgram(n_iters=6, window=1)     # window 1: one iteration at a time (serial)
+@pytest.mark.parametrize("slots, mac, store5, makespan", [
+    (1, [5, 7, 9, 17, 19, 21], 23, 24),     # one buffer for q: block 1's load waits until block 0's macs are done
+    (2, [5, 7, 9, 11, 13, 15], 17, 18),     # double buffered: block 1's load runs during block 0
+])
+def test_outer_loop_tasks_and_phases(slots, mac, store5, makespan):
+    # 2 blocks x 3 inner iterations: a block-level load before, a block-level store after the inner loop. Window 1:
+    # one inner iteration at a time; the block-level tasks are not held by the window (they run up to one block
+    # ahead), only by their dependencies and buffer slots.
+    p = EngineProgram(n_iters=6, window=1)
     p.resource("dram")
     p.resource("pe")
     p.task("load q", "dram", 5, stride=3, offset=0)
@@ -138,13 +144,16 @@ def test_outer_loop_tasks_and_phases():
     p.task("store", "dram", 1, stride=3, offset=2)
     p.edge("load q", "mac")
     p.edge("mac", "store")
+    p.edge("mac", "load q", (slots - 1) * 3 + 1)    # q's slot is refilled once the block `slots` back is done
     r = run(p, exact=True, trace=20)
     s = _starts(r)
-    assert s[("load q", 0)] == 0 and s[("load q", 3)] == 12
-    assert [s[("mac", g)] for g in range(6)] == [5, 7, 9, 17, 19, 21]
-    assert s[("store", 2)] == 11 and s[("store", 5)] == 23
-    assert r.makespan_ticks == 24
+    # DRAM: load q(0) 0-5; with one slot store(2) 11-12 goes first, then load q(3) 12-17; with two, load q(3) 5-10
+    assert s[("load q", 0)] == 0 and s[("load q", 3)] == (12 if slots == 1 else 5)
+    assert [s[("mac", g)] for g in range(6)] == mac
+    assert s[("store", 2)] == 11 and s[("store", 5)] == store5
+    assert r.makespan_ticks == makespan
     assert list(r.count) == [2, 6, 2]
+    assert run(p, reference=True).makespan_ticks == makespan
 
 
 def test_program_errors_read_well():

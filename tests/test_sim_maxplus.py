@@ -66,25 +66,34 @@ def test_in_order_closed_form_equals_the_engine_on_nested_loops(tiles, rep, k):
     assert ev.summary["cycles"] == pytest.approx(an.summary["cycles"], abs=1.0)
 
 
+def _in_order(m):
+    return dataclasses.replace(m, groups=tuple(dataclasses.replace(g, pipeline="in_order", window=None)
+                                               for g in m.groups))
+
+
 @pytest.mark.parametrize("mapping, cascade", [("arch", "attention_1pass"), ("unfused", "attention_3pass")])
 def test_in_order_attention_equals_the_engine(mapping, cascade):
-    # arch: per-m1 K and V loads overlap the previous tiles' compute, and the block's AV store and the next block's
-    # Q load queue on DRAM; unfused: the AV group's store waits for the block's last AV and its drain
+    # the presets with every unit in program order: arch: per-m1 K and V loads overlap the previous tiles' compute,
+    # and the block's AV store and the next block's Q load queue on DRAM; unfused: the AV group's store waits for
+    # the block's last AV and its drain
     layer = next(L for L in workloads.load_model("bert").instantiate(seq_len=1024) if L.role == "attention")
-    c, a, m = workloads.load_cascade(cascade), arch.load_arch("fusemax"), mappings.load_mapping(mapping)
+    c, a, m = workloads.load_cascade(cascade), arch.load_arch("fusemax"), _in_order(mappings.load_mapping(mapping))
     m, _ = best_mapping(c, a, m, dict(layer.sizes))
     plans = [p for p in lower(c, c.bind({**layer.sizes, **m.partitions}), a, m) if p.pipeline == "in_order"]
     assert plans
     for p in plans:
         ev = run(program_of(p, c, window_of(p, c, a)))
-        assert ev.cycles == pytest.approx(in_order_latency(p), rel=1e-5)
+        # the engine rounds each task to its 1/64-cycle tick (a 256 x 256 score tile's store: 286.865 cycles ->
+        # 286.859): some 0.1 cycle a block
+        assert ev.cycles == pytest.approx(in_order_latency(p), rel=5e-5)
 
 
 def test_carried_recurrence_restarts_in_the_closed_form():
     # the arch mapping's RM/RD/RNV recurrences are carried over M1 (distance = the P tiles inside it); the first
     # m1 of each block has no predecessor, so dropping the restart can only lengthen the schedule
     layer = next(L for L in workloads.load_model("bert").instantiate(seq_len=1024) if L.role == "attention")
-    c, a, m = workloads.load_cascade("attention_1pass"), arch.load_arch("fusemax"), mappings.load_mapping("arch")
+    c, a = workloads.load_cascade("attention_1pass"), arch.load_arch("fusemax")
+    m = _in_order(mappings.load_mapping("arch"))
     m, _ = best_mapping(c, a, m, dict(layer.sizes))
     (p,) = lower(c, c.bind({**layer.sizes, **m.partitions}), a, m)
     assert len(p.carry_loop) and set(p.carry_loop.tolist()) == {p.loop_ranks.index("M1")}

@@ -60,9 +60,11 @@ def test_kernels_equal_their_references(name, plan):
             analytical.makespan(plan, tasks)
         for order in (False, True):
             src, dst, w, dist = analytical._edges(plan, tasks, order)
+            # to the last bit compiled; interpreted (NUMBA_DISABLE_JIT=1) the bisection's sums may round one ulp
+            # apart on some plans (FLAT's at 4K and 1M)
             assert kernel.level_ratio(k, order, x["res"], x["level"], x["cyc"], x["lat"], x["dep_ptr"], x["dep_idx"],
                                       x["c_src"], x["c_dst"], x["c_dist"]) == \
-                analytical.max_cycle_ratio(len(tasks), src, dst, w, dist)
+                pytest.approx(analytical.max_cycle_ratio(len(tasks), src, dst, w, dist), rel=1e-14)
     assert kernel.in_order_latency(n_res, x["res"], x["level"], x["phase"], x["cyc"], x["lat"], x["dep_ptr"],
                                    x["dep_idx"], x["c_src"], x["c_dst"], x["c_dist"], x["c_loop"], x["trips"]) == \
         maxplus.in_order_latency(plan)

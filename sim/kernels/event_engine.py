@@ -13,8 +13,12 @@ The program (struct-of-arrays; built and checked by sim.engine_program.EnginePro
   applies only when g and g - d lie in the same block of ``span`` iterations (a recurrence restarting with each
   iteration of an outer loop). A *streamed* edge (stream[e] = 1: t consumes s's data as it arrives) waits only until
   that instance of s has started, and t then holds its server at least until s is done;
-- instances of one template start in order; (t, g) may start only if g < lo + window, lo being the oldest iteration
-  with an instance not done (the depth of the hardware's task queues);
+- instances of one template start in order; (t, g) may start only if g < lo + reach[t], lo being the oldest
+  iteration with an instance of an *innermost* template (the smallest stride) not done: outer templates (a block's
+  loads, prologue and epilogue) do not hold the window. reach[t] = window (the depth of the hardware's task queues),
+  plus stride[t] for an outer template at the first iteration of its block (offset 0) on a resource that is not in
+  order: a block's prologue may run one block of its level ahead, in the double-buffered outer tiles. At most
+  window + 1 instances of one template are in flight;
 - whenever servers are free, each resource starts its startable instances oldest first, by (g, t); an in-order
   resource (in_order[r] = 1: one instruction stream) takes only its oldest pending instance and idles until it is
   startable.
@@ -25,10 +29,10 @@ one task instance done.
 
 Steady state: at every block boundary of every loop level (lo crossing a multiple of a stride or span) the engine
 takes a signature of its state relative to (lo, now): per template the next instance to start and to be done as
-iteration offsets from lo (clipped at ``window``: templates beyond it are "far" and cannot act) and the remaining
+iteration offsets from lo (clipped at its reach: templates beyond it are "far" and cannot act) and the remaining
 times of its instances in flight. When a signature recurs (c iterations and D ticks later) with every near template
 having advanced by exactly c and every far template idle, the future is the same trajectory shifted by (c, D) until a
-far template, a span boundary or the end of the loop comes within the window; the engine jumps over as many whole
+far template, a span boundary or the end of the loop comes within reach; the engine jumps over as many whole
 periods as fit, then simulates on. The jump is exact, so ``exact=True`` (simulate every event) gives identical
 results; it exists to check that.
 
@@ -70,9 +74,12 @@ def _startable(t, g, n_disp, n_done, offset, stride, in_ptr, in_src, in_dist, in
 
 
 @njit(cache=True)
-def _oldest_not_done(n_iters, n_done, offset, stride):
+def _oldest_not_done(n_iters, n_done, offset, stride, inner):
+    """The oldest iteration with an instance of an innermost template (stride ``inner``; 0: any) not done."""
     lo = n_iters
     for t in range(offset.shape[0]):
+        if inner > 0 and stride[t] != inner:
+            continue
         g = offset[t] + n_done[t] * stride[t]
         if g < lo:
             lo = g
@@ -80,13 +87,25 @@ def _oldest_not_done(n_iters, n_done, offset, stride):
 
 
 @njit(cache=True)
-def _signature(sig, lo, now, window, n_disp, n_done, offset, stride, ring):
+def _reach(window, stride, offset, task_res, res_in_order):
+    """Per template: how far past the oldest unfinished innermost iteration its instances may start (see the module
+    docstring), and the innermost stride."""
+    inner = stride.min()
+    reach = np.empty(stride.shape[0], np.int64)
+    for t in range(stride.shape[0]):
+        ahead = stride[t] > inner and offset[t] == 0 and res_in_order[task_res[t]] == 0
+        reach[t] = window + stride[t] if ahead else window
+    return reach, inner
+
+
+@njit(cache=True)
+def _signature(sig, lo, now, reach, n_disp, n_done, offset, stride, ring):
     """Fill sig with the state relative to (lo, now); return (length, cheap hash)."""
     cap = ring.shape[1]
     pos = 0
     for t in range(offset.shape[0]):
-        sig[pos] = min(offset[t] + n_disp[t] * stride[t] - lo, window)
-        sig[pos + 1] = min(offset[t] + n_done[t] * stride[t] - lo, window)
+        sig[pos] = min(offset[t] + n_disp[t] * stride[t] - lo, reach[t])
+        sig[pos + 1] = min(offset[t] + n_done[t] * stride[t] - lo, reach[t])
         pos += 2
         for i in range(n_done[t], n_disp[t]):
             sig[pos] = ring[t, i % cap] - now
@@ -164,9 +183,10 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
     ck_block = np.zeros(n_lvl, np.int64)
     tmp = np.zeros(cap, np.int64)
 
+    reach, inner = _reach(window, stride, offset, task_res, res_in_order)
     now = np.int64(0)
     makespan = np.int64(0)
-    lo = _oldest_not_done(n_iters, n_done, offset, stride)
+    lo = _oldest_not_done(n_iters, n_done, offset, stride, inner)
     while True:
         # start what can start at `now`
         for r in range(n_res):
@@ -181,13 +201,15 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                     if res_in_order[r] != 0:
                         best = t
                         best_g = g
-                    elif g < lo + window and _startable(t, g, n_disp, n_done, offset, stride, in_ptr, in_src,
-                                                        in_dist, in_span, in_stream):
+                    elif (g < lo + reach[t] and n_disp[t] - n_done[t] < cap
+                          and _startable(t, g, n_disp, n_done, offset, stride, in_ptr, in_src, in_dist, in_span,
+                                         in_stream)):
                         best = t
                         best_g = g
                 if best >= 0 and res_in_order[r] != 0:
-                    if best_g >= lo + window or not _startable(best, best_g, n_disp, n_done, offset, stride,
-                                                               in_ptr, in_src, in_dist, in_span, in_stream):
+                    if (best_g >= lo + reach[best] or n_disp[best] - n_done[best] >= cap
+                            or not _startable(best, best_g, n_disp, n_done, offset, stride, in_ptr, in_src, in_dist,
+                                              in_span, in_stream)):
                         best = -1
                 if best < 0:
                     break
@@ -229,7 +251,7 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 ck_block[li] = block
                 stats[STAT_CHECKPOINTS] += 1
                 if not have_sig:
-                    ln, h = _signature(sig, lo, now, window, n_disp, n_done, offset, stride, ring)
+                    ln, h = _signature(sig, lo, now, reach, n_disp, n_done, offset, stride, ring)
                     have_sig = True
                 if not jumped:
                     kept = min(ck_n[li], RING)
@@ -251,26 +273,32 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                             continue
                         # every template advanced by exactly one period, or stayed idle and far
                         k = (n_iters - window - lo) // c
+                        for t in range(n_task):     # until a template's last instances come within its reach
+                            if offset[t] + n_disp[t] * stride[t] < n_iters:
+                                k = min(k, (n_iters - reach[t] - lo) // c)
                         ok = True
                         for t in range(n_task):
                             dd = n_disp[t] - ck_disp[li, j, t]
                             if dd * stride[t] == c:
                                 continue
                             g = offset[t] + n_disp[t] * stride[t]
-                            if dd == 0 and g - lo >= window:
-                                k = min(k, (g - window - lo) // c)
+                            if dd == 0 and g >= n_iters:
+                                continue
+                            if dd == 0 and g - lo >= reach[t]:
+                                k = min(k, (g - reach[t] - lo) // c)
                                 continue
                             ok = False
                             break
                         # a restarting edge must see the same restarts in every period, or none at all
-                        for e in range(in_span.shape[0]):
-                            span = in_span[e]
-                            if not ok or span <= 0 or c % span == 0:
-                                continue
-                            if lo_a % span < in_dist[e]:
-                                ok = False
-                            else:
-                                k = min(k, ((lo_a // span + 1) * span - window - in_dist[e] - lo) // c)
+                        for t in range(n_task):
+                            for e in range(in_ptr[t], in_ptr[t + 1]):
+                                span = in_span[e]
+                                if not ok or span <= 0 or c % span == 0:
+                                    continue
+                                if lo_a % span < in_dist[e]:
+                                    ok = False
+                                else:
+                                    k = min(k, ((lo_a // span + 1) * span - reach[t] - in_dist[e] - lo) // c)
                         if not ok or k < 1:
                             continue
                         for t in range(n_task):
@@ -329,9 +357,9 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 n_done[t] += 1
                 stats[STAT_EVENTS_SIMULATED] += 1
                 makespan = now
-        lo = _oldest_not_done(n_iters, n_done, offset, stride)
+        lo = _oldest_not_done(n_iters, n_done, offset, stride, inner)
 
-    if lo < n_iters:
+    if _oldest_not_done(n_iters, n_done, offset, stride, 0) < n_iters:
         raise RuntimeError("event engine deadlock: a task can never start (check edges and window)")
     for t in range(n_task):
         stats[STAT_EVENTS] += n_done[t]

@@ -32,6 +32,12 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
     now = 0
     makespan = 0
     seq = 0
+    inner = min(int(x) for x in task_stride)
+    # the window holds innermost templates only; a block's prologue (an outer template at its block's first
+    # iteration, on a resource not in order) may start one block of its level further; no template has more than
+    # window + 1 instances in flight
+    reach = [int(window) + (int(task_stride[t]) if int(task_stride[t]) > inner and int(task_offset[t]) == 0
+                            and not res_in_order[task_res[t]] else 0) for t in range(n_task)]
 
     def latest_instance(s, g):
         """Iteration of the latest instance of template s at or before g, or None."""
@@ -40,7 +46,7 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
         return int(task_offset[s] + (g - task_offset[s]) // task_stride[s] * task_stride[s])
 
     def startable(t, g, lo):
-        if g >= lo + window:
+        if g >= lo + reach[t] or started[t] - len(finished[t]) > window:
             return False
         for s, d, span, stream in deps[t]:
             if span > 0 and g // span != (g - d) // span:
@@ -60,8 +66,9 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                     tick = max(tick, started_at[s][gs])
         return tick
 
-    def oldest_unfinished():
-        pending = [iters[t][len(finished[t])] for t in range(n_task) if len(finished[t]) < len(iters[t])]
+    def oldest_unfinished(only_inner=True):
+        pending = [iters[t][len(finished[t])] for t in range(n_task) if len(finished[t]) < len(iters[t])
+                   and (not only_inner or int(task_stride[t]) == inner)]
         return min(pending) if pending else n_iters
 
     while True:
@@ -96,7 +103,7 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                 finished[t].add(g)
                 makespan = now
 
-    if oldest_unfinished() < n_iters:
+    if oldest_unfinished(only_inner=False) < n_iters:
         raise RuntimeError("event engine deadlock: a task can never start (check edges and window)")
     count = np.array([len(f) for f in finished], np.int64)
     stats = np.zeros(len(STATS), np.int64)

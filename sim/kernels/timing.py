@@ -554,7 +554,9 @@ def _group_timing(pipeline, window, n_res, res, level, phase, cyc, lat, dep_ptr,
             f = _memo_finish(memo_key, memo_f, memo_len, memo_used, np.nonzero(body)[0], res, cyc, lat, dep_ptr,
                              dep_idx, c_src, c_dst, c_dist, window, min(n_iter, 4 * window))
             t_w, _ = _windowed_latency(f, window, n_iter)
-            total = max(total, t_w)
+            # after the outer tasks the first iteration waits for (the lead-in), before the last epilogues (the tail)
+            tail = makespan(phase > 0, res, cyc, lat, dep_ptr, dep_idx, n_res)
+            total = max(total, (first - fill) + t_w + tail)
     return total, busy
 
 
