@@ -31,16 +31,18 @@ def _group(g: Group) -> list[str]:
         out.append("    spatial:")
         out += [f"      {k}: {_flow(dict(v))}" for k, v in g.spatial.items()]
     out.append(f"    on_chip: {'all' if g.on_chip is None else _flow(list(g.on_chip))}")
-    for key in ("in_pe", "stream"):
+    for key in ("in_pe", "stream", "bypass"):
         if getattr(g, key):
             out.append(f"    {key}: {_flow(list(getattr(g, key)))}")
-    for key in ("hold", "levels"):
+    for key in ("hold", "levels", "run_at"):
         if getattr(g, key):
             out.append(f"    {key}: {_flow(dict(getattr(g, key)))}")
     if g.instances != 1:
         out.append(f"    instances: {'all' if g.instances is None else g.instances}")
     if g.spill:
         out.append("    spill: true")
+    if g.window is not None:
+        out.append(f"    window: {g.window}")
     out.append(f"    pipeline: {g.pipeline}")
     return out
 

@@ -145,7 +145,8 @@ class GroupGeometry:
                     if (t, h) not in seen:
                         seen.add((t, h))
                         geo.loads.append((t, h, hold.get(t) != STREAM))
-                elif t not in on_chip and src != e.name:
+                elif t not in on_chip and src != e.name and (t, k) not in seen:
+                    seen.add((t, k))    # consumers at one loop level share a reload (at most one per phase)
                     geo.reloads.append((t, k, cascade.iterated.get(t)))
             out = e.output.tensor
             if out in cascade.outputs or out in needed_later or out not in on_chip:

@@ -23,7 +23,7 @@ from einsim.mappings.tilespace import RowNest
 from einsim.sim.analytical import group_cycles
 from einsim.sim.bounds import row_bounds, workload_lower_bound
 from einsim.sim.evaluate import evaluate_fixed
-from einsim.sim.mapper import best_mapping
+from einsim.sim.mapper import CYCLE_TOLERANCE, best_mapping
 from einsim.sim.plan import COMPUTE, Infeasible, lower
 from einsim.sim.search import search
 from einsim.sim.tilesearch import Objective
@@ -173,8 +173,10 @@ def test_a_template_search_agrees_with_the_best_of_resolver():
     t = mappings.load_mapping("flat")
     r = search(c, arch, sizes, template=t, evaluations=1000)
     m, ref = best_mapping(c, arch, t, sizes)
-    assert r.result.summary["cycles"] == ref.summary["cycles"]
-    assert [lp.tile for lp in r.mapping.groups[0].loops] == [lp.tile for lp in m.groups[0].loops]
+    # the search takes the fastest; the best_of resolver the least energy among choices within CYCLE_TOLERANCE
+    assert r.result.summary["cycles"] <= ref.summary["cycles"] <= r.result.summary["cycles"] * (1 + CYCLE_TOLERANCE)
+    if r.result.summary["cycles"] == ref.summary["cycles"]:
+        assert [lp.tile for lp in r.mapping.groups[0].loops] == [lp.tile for lp in m.groups[0].loops]
 
 
 def test_a_search_with_no_feasible_mapping_says_why():
