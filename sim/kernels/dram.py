@@ -4,18 +4,21 @@ One call simulates every channel (channels never interact). Per channel the cont
 (``queue_size`` entries, requests enter in arrival order) and a PIM program (entries in order). In every cycle it
 issues at most one command, chosen in this priority:
 
-1. refresh of a rank whose tREFI deadline has passed (unless a PIM tile is in progress): close its open rows
-   (first legal in bank-group order; G_PRE for a bank group whose PIM buffers are open), then REF;
+1. refresh work of a rank owing more than ``refresh_postpone`` refreshes (urgent): close its open rows (first
+   legal in bank-group order; G_PRE for a bank group whose PIM buffers are open), then REF. A rank owing one
+   commits to refresh as soon as no request to it is queued (requests arriving then wait); unless urgent, its
+   refresh commands take only command slots nothing else wants (priority 4). No refresh starts during a PIM tile;
 2. the PIM program's head entry, in order: a raw command when legal; P_HEADER opens a tile (no command; admitted
-   only if no refresh is pending and the tile's estimated cycles fit before every rank's next refresh); a
-   COMPS_READRES first brings every bank's PIM buffer to the tile row (strictly in order: the needed precharges in
-   bank-group order, then the G_ACTs in bank-group order, bank group major, rank minor), then issues its COMPs and
-   its READRES; GWRITE_ROW opens its row (closing what is open) and issues the GWRITE;
+   only if no rank is committed to refresh and the tile's estimated cycles keep every rank within its refresh
+   postponement); a COMPS_READRES first brings every bank's PIM buffer to the tile row (strictly in order: the
+   needed precharges in bank-group order, then the G_ACTs in bank-group order, bank group major, rank minor),
+   then issues its COMPs and its READRES; GWRITE_ROW opens its row (closing what is open) and issues the GWRITE;
 3. DRAM requests: FR-FCFS (the oldest request whose column command is legal, else the oldest whose ACT or PRE is
    legal) or FCFS (only the oldest); a PRE that would close a row with queued hits waits until ``row_hit_cap``
-   hits were served since its ACT. Requests to a rank awaiting refresh wait; with one row buffer per bank every
-   request waits while a PIM tile is in progress; with two, requests to the tile's row wait;
-4. with the closed-page policy, a PRE for a bank whose last queued hit was served.
+   hits were served since its ACT. Requests to a rank committed to refresh wait; with one row buffer per bank
+   every request waits while a PIM tile is in progress; with two, requests to the tile's row wait;
+4. refresh work of a rank that is not urgent;
+5. with the closed-page policy, a PRE for a bank whose last queued hit was served.
 
 Timing rules are a table of (earlier command, later command, scope, gap) rows built by :func:`timing_rules`; on
 each issue the kernel raises "next legal cycle" entries of the bank, bank group, rank(s) or channel the scope
@@ -276,6 +279,44 @@ def _close_step(bi, open_row, open_pim, pb, cfg):
 
 
 @njit(cache=True, inline="always")
+def _refresh_step(urgent, t, pending, debt, postpone, open_row, open_pim, pb, T, cfg):
+    """The first legal refresh command (kind, rank, bank group, bank, next event) of a rank committed to refresh
+    whose urgency (owing more than ``postpone``) is ``urgent``: close its open rows (bank-group order, G_PRE for a
+    bank group whose PIM buffers are open), then REF. kind -1 if none is legal now."""
+    R, G, BPG = cfg[0], cfg[1], cfg[2]
+    nxt = _INF
+    for rr in range(R):
+        if not pending[rr] or (debt[rr] > postpone) != urgent:
+            continue
+        any_open = False
+        for gg in range(G):
+            gi = rr * G + gg
+            whole = (pb == 1 and open_row[gi * BPG, 1] >= 0) or (
+                pb == 0 and _bg_all_pim(gi, -1, open_row, open_pim, pb, BPG))
+            if whole:
+                any_open = True
+                e = _earliest(G_PRE, rr, gg, -1, T, cfg)
+                if e <= t:
+                    return G_PRE, rr, gg, -1, nxt
+                nxt = min(nxt, e)
+                if pb == 0:
+                    continue
+            for k in range(BPG):
+                if open_row[gi * BPG + k, 0] >= 0:
+                    any_open = True
+                    e = _earliest(PRE, rr, gg, k, T, cfg)
+                    if e <= t:
+                        return PRE, rr, gg, k, nxt
+                    nxt = min(nxt, e)
+        if not any_open:
+            e = _earliest(REF, rr, -1, -1, T, cfg)
+            if e <= t:
+                return REF, rr, -1, -1, nxt
+            nxt = min(nxt, e)
+    return -1, -1, -1, -1, nxt
+
+
+@njit(cache=True, inline="always")
 def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_next, open_row, open_pim, hitq,
                      hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP, cand_n, cand_s, cand_k, cand_q, cfg):
     """Bank bi's candidate commands into row ci0 of the cand_* arrays: its oldest read hit, oldest write hit and
@@ -291,7 +332,7 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
     if orow >= 0:
         if popen:
             close_kind = _close_step(bi, open_row, open_pim, pb, cfg)
-        elif hitq[bi] == 0 or hits_since[bi] >= CAP:
+        elif only_first or hitq[bi] == 0 or hits_since[bi] >= CAP:  # FCFS (only_first) never defers a PRE
             close_kind = PRE
     want_other = (orow >= 0 and close_kind >= 0 and (bn[bi] > hitq[bi] or only_first)) or orow < 0
     rd_s, wr_s, cl_s, act_s, gp_s = -1, -1, -1, -1, -1
@@ -460,6 +501,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
         pending = np.zeros(R, dtype=np.bool_)  # committed to refresh: requests to the rank wait
         debt = np.zeros(R, dtype=np.int64)  # refreshes owed
         rank_q = np.zeros(R, dtype=np.int64)  # queued requests per rank
+        idle_since = np.zeros(R, dtype=np.int64)  # cycle the rank's last queued request was served (_BIG: busy)
+        owed_since = np.zeros(R, dtype=np.int64)  # cycle its oldest owed refresh fell due
         for rr in range(R):
             due[rr] = (rr + 1) * TREFI // R
         nr_next, r_end = req_start[c], req_start[c + 1]
@@ -493,6 +536,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                 dirty[bi] = True
                 bn[bi] += 1
                 rank_q[req_rank[q]] += 1
+                idle_since[req_rank[q]] = _BIG
                 if open_row[bi, 0] == req_row[q] and not open_pim[bi]:
                     hitq[bi] += 1
                     if req_write[q]:
@@ -500,50 +544,22 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
             if refresh_on:
                 for rr in range(R):
                     while t >= due[rr]:
+                        if debt[rr] == 0:
+                            owed_since[rr] = due[rr]
                         debt[rr] += 1
                         due[rr] += TREFI
-                    if not pending[rr] and not tile_active and debt[rr] > 0 and (
-                            debt[rr] > POSTPONE or rank_q[rr] == 0):
+                    if not pending[rr] and not tile_active and debt[rr] > 0 and (debt[rr] > POSTPONE or (
+                            rank_q[rr] == 0 and (idle_since[rr] >= owed_since[rr] or t - idle_since[rr] >= TREFI))):
                         pending[rr] = True
             if nr_next == r_end and qlen == 0 and pptr == p_end:
                 break
             nxt = _INF
             kind, kr, kg, kb, krow, kcol, src, sq = -1, -1, -1, -1, -1, -1, -1, -1
-            # 1. refresh
+            # 1. urgent refresh (a rank owing more than refresh_postpone refreshes)
             if refresh_on and not tile_active:
-                for rr in range(R):
-                    if not pending[rr] or kind >= 0:
-                        continue
-                    any_open = False
-                    for gg in range(G):
-                        if kind >= 0:
-                            break
-                        gi = rr * G + gg
-                        whole = (pb == 1 and open_row[gi * BPG, 1] >= 0) or (
-                            pb == 0 and _bg_all_pim(gi, -1, open_row, open_pim, pb, BPG))
-                        if whole:
-                            any_open = True
-                            e = _earliest(G_PRE, rr, gg, -1, T, cfg)
-                            if e <= t:
-                                kind, kr, kg, src = G_PRE, rr, gg, 0
-                                break
-                            nxt = min(nxt, e)
-                            if pb == 0:
-                                continue
-                        for k in range(BPG):
-                            if open_row[gi * BPG + k, 0] >= 0:
-                                any_open = True
-                                e = _earliest(PRE, rr, gg, k, T, cfg)
-                                if e <= t:
-                                    kind, kr, kg, kb, src = PRE, rr, gg, k, 0
-                                    break
-                                nxt = min(nxt, e)
-                    if kind < 0 and not any_open:
-                        e = _earliest(REF, rr, -1, -1, T, cfg)
-                        if e <= t:
-                            kind, kr, src = REF, rr, 0
-                        else:
-                            nxt = min(nxt, e)
+                kind, kr, kg, kb, e = _refresh_step(True, t, pending, debt, POSTPONE, open_row, open_pim, pb, T, cfg)
+                nxt = min(nxt, e)
+                src = 0
             # 2. the PIM program's head entry
             while kind < 0 and pptr < p_end:
                 if pim_arrive[pptr] > t:
@@ -662,7 +678,13 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     q = slot_req[pick]
                     kind, kr, kg, kb, krow, kcol, src, sq = pk, req_rank[q], req_bg[q], req_bank[q], req_row[q], \
                         req_col[q], 2, pick
-            # 4. closed page: precharge a bank whose last queued hit was served
+            # 4. refresh of an idle rank that owes one (it waits for free command slots)
+            if kind < 0 and refresh_on and not tile_active:
+                kind, kr, kg, kb, e = _refresh_step(False, t, pending, debt, POSTPONE, open_row, open_pim, pb, T,
+                                                    cfg)
+                nxt = min(nxt, e)
+                src = 0
+            # 5. closed page: precharge a bank whose last queued hit was served
             if kind < 0 and closed_page:
                 for bi in range(NB):
                     if pre_wanted[bi] and hitq[bi] == 0 and open_row[bi, 0] >= 0 and not open_pim[bi]:
@@ -680,6 +702,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                 if refresh_on:
                     for rr in range(R):
                         nxt = min(nxt, due[rr])
+                        if debt[rr] > 0 and not pending[rr] and rank_q[rr] == 0:
+                            nxt = min(nxt, idle_since[rr] + TREFI)
                 if nxt >= _INF:
                     counters[c, 14] += 1  # nothing can ever issue: a malformed program; stop this channel
                     break
@@ -800,6 +824,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     bn[bi] -= 1
                     dirty[bi] = True
                     rank_q[kr] -= 1
+                    if rank_q[kr] == 0:
+                        idle_since[kr] = t
                     free[n_free] = sq
                     n_free += 1
                     qlen -= 1
