@@ -241,8 +241,8 @@ class ChannelChecker:
             return [(r, g, bb) for bb in range(s.banks_per_group)]
         return [(r, g, b)]
 
-    def state_problem(self, cmd: int, r: int, g: int, b: int, row: int) -> str | None:
-        """Why the row-buffer state forbids ``cmd`` here, or None."""
+    def state_problem(self, cmd: int, r: int, g: int, b: int, row: int, col: int = 0) -> str | None:
+        """Why the address or the row-buffer state forbids ``cmd`` here, or None."""
         s, buf, banks = self.spec, self.buffer(cmd), None
         if cmd not in (COMP, READRES) and not 0 <= r < s.ranks:
             return f"rank {r} out of range (ranks {s.ranks})"
@@ -252,6 +252,10 @@ class ChannelChecker:
             return f"bank {b} out of range ({s.banks_per_group} per group)"
         if cmd in (ACT, G_ACT) and not 0 <= row < s.rows:
             return f"row {row} out of range ({s.rows})"
+        if cmd in (RD, WR) and not 0 <= col < s.columns:
+            return f"column {col} out of range ({s.columns} bursts per row)"
+        if cmd == COMP and not 0 <= col < s.comps_per_row:
+            return f"column {col} out of range ({s.comps_per_row} COMP columns per row)"
         banks = self._banks(cmd, r, g, b)
         other = 1 - buf if self.row_buffers == 2 else None
         if cmd in _ACTIVATE:
@@ -277,7 +281,8 @@ class ChannelChecker:
         return None
 
     # -- one command -----------------------------------------------------------------------------------------
-    def problems(self, cmd: int, r: int, g: int, b: int, row: int, t: int, index: int) -> list[Violation]:
+    def problems(self, cmd: int, r: int, g: int, b: int, row: int, t: int, index: int,
+                 col: int = 0) -> list[Violation]:
         out = []
         name = COMMAND_NAMES[cmd]
         if self.prev is not None and t < self.prev[0]:
@@ -289,7 +294,7 @@ class ChannelChecker:
                                      message=f"command {index} ({name} at cycle {t}) violates {constraint} after "
                                              f"command {other}: legal from cycle {bound}, {bound - t} short"))
         out += self._bus_problems(cmd, r, t, index)
-        why = self.state_problem(cmd, r, g, b, row)
+        why = self.state_problem(cmd, r, g, b, row, col)
         if why:
             out.append(Violation(constraint="state", index=index, other=-1, cycles_short=0,
                                  message=f"command {index} ({name} at cycle {t}): {why}"))
@@ -355,7 +360,7 @@ def check_trace(spec: DramSpec, trace, *, row_buffers: int | None = None, limit:
     """Every violation in ``trace`` (a mapping or object with the TRACE_COLUMNS arrays, in issue order per
     channel). ``limit`` stops after that many violations."""
     cols = {k: np.asarray(trace[k] if isinstance(trace, dict) else getattr(trace, k)) for k in
-            ("cycle", "command", "channel", "rank", "bankgroup", "bank", "row")}
+            ("cycle", "command", "channel", "rank", "bankgroup", "bank", "row", "column")}
     checkers: dict[int, ChannelChecker] = {}
     out: list[Violation] = []
     for i in range(len(cols["cycle"])):
@@ -363,7 +368,7 @@ def check_trace(spec: DramSpec, trace, *, row_buffers: int | None = None, limit:
         c = checkers.setdefault(ch, ChannelChecker(spec, row_buffers=row_buffers))
         args = (int(cols["command"][i]), int(cols["rank"][i]), int(cols["bankgroup"][i]), int(cols["bank"][i]),
                 int(cols["row"][i]), int(cols["cycle"][i]), i)
-        out += c.problems(*args)
+        out += c.problems(*args, col=int(cols["column"][i]))
         c.record(*args)
         if limit is not None and len(out) >= limit:
             return out[:limit]

@@ -286,3 +286,30 @@ def test_command_names_and_policy_errors():
         DramPolicy(refresh_postpone=9)
     with pytest.raises(ValueError, match="arrive must be non-negative and non-decreasing"):
         DramRequests(np.array([0, 64]), np.array([False, False]), np.array([5, 1]))
+
+
+@pytest.mark.parametrize("row_buffers", [1, 2])
+@pytest.mark.parametrize("preset", ["hbm2-pim", "hbm3"])
+def test_kernel_rule_table_equals_the_checker_gaps(preset, row_buffers):
+    """Two independent statements of the timing rules agree: for every (earlier, later) command pair and every
+    relation of their footprints, the kernel table's largest applicable gap equals the checker's."""
+    from einsim.sim.dram_check import ChannelChecker
+
+    s = load_dram(preset)
+    rules, _ = kd.timing_rules(s, row_buffers)
+    checker = ChannelChecker(s, row_buffers=row_buffers)
+    wide = (7, 8)  # COMP, READRES
+    multi = s.ranks > 1
+    relations = [(True, True, True, False), (False, True, True, False), (False, False, True, False),
+                 (False, False, False, True)]
+    for p in range(10):
+        for n in range(10):
+            for rel in relations:
+                if p in wide or n in wide:
+                    rel = (True, True, True, multi)
+                sb, bg, rk, other = rel
+                applies = {0: sb, 1: bg, 2: rk, 3: other, 4: True}
+                sel = (rules[:, 0] == p) & (rules[:, 1] == n)
+                kernel = max((int(g) for sc, g in zip(rules[sel, 2], rules[sel, 3]) if applies[int(sc)]), default=0)
+                ours = max((g for _, g in checker._gaps(p, n, rel)), default=0)
+                assert kernel == ours, (COMMAND_NAMES[p], COMMAND_NAMES[n], rel, kernel, ours)

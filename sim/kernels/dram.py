@@ -37,10 +37,10 @@ from ..dram_commands import ACT, COMP, G_ACT, G_PRE, GWRITE, PRE, RD, READRES, R
 __all__ = ["CFG_NAMES", "POLICY_NAMES", "COUNTER_NAMES", "SCOPES", "pack_config", "timing_rules", "run_dram"]
 
 CFG_NAMES = ("ranks", "bankgroups", "banks_per_group", "row_buffers", "cl", "cwl", "burst", "tfaw", "fill",
-             "trefi", "trfc", "gwrite")
+             "trefi", "trfc", "gwrite", "rows", "columns", "comps_per_row")
 POLICY_NAMES = ("closed_page", "fcfs", "queue_size", "row_hit_cap", "refresh", "refresh_postpone")
 COUNTER_NAMES = ("ACT", "PRE", "RD", "WR", "REF", "G_ACT", "G_PRE", "COMP", "READRES", "GWRITE", "cycles",
-                 "row_hits", "row_misses", "row_conflicts", "pim_errors")
+                 "row_hits", "row_misses", "row_conflicts", "pim_errors", "stalled")
 SCOPES = ("same_bank", "bank_group", "rank", "other_ranks", "channel")
 _SB, _BG, _RK, _OR, _CH = range(5)
 _NEG = -(1 << 40)
@@ -53,7 +53,8 @@ def pack_config(spec, row_buffers: int) -> np.ndarray:
     values = {"ranks": spec.ranks, "bankgroups": spec.bankgroups, "banks_per_group": spec.banks_per_group,
               "row_buffers": row_buffers, "cl": spec.cl, "cwl": spec.cwl, "burst": spec.burst_cycles,
               "tfaw": spec.tfaw, "fill": spec.pim_fill_cycles * spec.t_comp, "trefi": spec.trefi,
-              "trfc": spec.trfc, "gwrite": spec.gwrite_cycles}
+              "trfc": spec.trfc, "gwrite": spec.gwrite_cycles, "rows": spec.rows, "columns": spec.columns,
+              "comps_per_row": spec.comps_per_row}
     return np.array([values[k] for k in CFG_NAMES], dtype=np.int64)
 
 
@@ -78,8 +79,9 @@ def timing_rules(spec, row_buffers: int) -> tuple[np.ndarray, np.ndarray]:
 
     # row commands: the opened or closed buffer (the PIM buffer is the normal one when single)
     add(ACT, (RD, WR, GWRITE), _SB, spec.trcd)
-    add(ACT, (COMP, READRES, G_PRE), _SB, spec.trcd, single)
+    add(ACT, (COMP, READRES), _SB, spec.trcd, single)
     add(ACT, (PRE,), _SB, spec.tras)
+    add(ACT, (G_PRE,), _SB, spec.tras, single)
     add(G_ACT, (COMP, READRES), _SB, spec.trcd)
     add(G_ACT, (RD, WR, GWRITE), _SB, spec.trcd, single)
     add(G_ACT, (G_PRE,), _SB, spec.tras)
@@ -384,9 +386,18 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
 
 
 @njit(cache=True)
-def _state_ok(kind, r, g, b, row, open_row, open_pim, pb, cfg):
-    """Row-buffer state rules of a raw command (the controller's own choices always meet them)."""
+def _state_ok(kind, r, g, b, row, col, open_row, open_pim, pb, cfg):
+    """Address ranges and row-buffer state rules of a raw command (the controller's own choices meet them)."""
     R, G, BPG = cfg[0], cfg[1], cfg[2]
+    wide = kind == COMP or kind == READRES
+    if (not wide and not 0 <= r < R) or (not wide and kind != REF and not 0 <= g < G):
+        return False
+    if (kind == ACT or kind == PRE or kind == RD or kind == WR or kind == GWRITE) and not 0 <= b < BPG:
+        return False
+    if (kind == ACT or kind == G_ACT) and not 0 <= row < cfg[12]:
+        return False
+    if ((kind == RD or kind == WR) and not 0 <= col < cfg[13]) or (kind == COMP and not 0 <= col < cfg[14]):
+        return False
     gi = r * G + g
     if kind == ACT:
         bi = gi * BPG + b
@@ -459,7 +470,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     req_class = np.full(n_req, -1, dtype=np.int64)
     pim_done = np.full(n_pim, -1, dtype=np.int64)
     pim_status = np.zeros(n_pim, dtype=np.int64)
-    counters = np.zeros((C, 15), dtype=np.int64)
+    counters = np.zeros((C, 16), dtype=np.int64)
     active = np.zeros((C, R), dtype=np.int64)
     gi_order = np.empty(NG, dtype=np.int64)
     for gg in range(G):
@@ -554,6 +565,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
             if nr_next == r_end and qlen == 0 and pptr == p_end:
                 break
             nxt = _INF
+            consumed = False
             kind, kr, kg, kb, krow, kcol, src, sq = -1, -1, -1, -1, -1, -1, -1, -1
             # 1. urgent refresh (a rank owing more than refresh_postpone refreshes)
             if refresh_on and not tile_active:
@@ -590,7 +602,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         pim_status[pptr], pim_done[pptr] = 1, t
                         counters[c, 14] += 1
                         pptr += 1
-                        continue
+                        consumed = True
+                        break
                     step, gi, bk = _tile_step(gi_order, tile_row, open_row, open_pim, pb, cfg)
                     if step >= 0:
                         kind, kr, kg, kb, krow = step, gi // G, gi % G, bk, tile_row
@@ -611,12 +624,13 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         kind = ACT
                 else:
                     kr, kg, kb, krow, kcol = pim_rank[pptr], pim_bg[pptr], pim_bank[pptr], pim_row[pptr], pim_arg[pptr]
-                    if not _state_ok(k, kr, kg, kb, krow, open_row, open_pim, pb, cfg):
+                    if not _state_ok(k, kr, kg, kb, krow, kcol, open_row, open_pim, pb, cfg):
                         pim_status[pptr], pim_done[pptr] = 1, t
                         counters[c, 14] += 1
                         pptr += 1
                         kind = -1
-                        continue
+                        consumed = True  # a malformed command still takes its command-bus cycle
+                        break
                     kind = k
                 e = _earliest(kind, kr, kg, kb, T, cfg)
                 if kind == READRES and first_comp + FILL > e:
@@ -627,6 +641,10 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     nxt = min(nxt, e)
                     kind = -1
                 break
+            if consumed:
+                end = max(end, t + 1)
+                t += 1
+                continue
             # 3. DRAM requests: the oldest ready column command, else the oldest ready ACT / PRE (the same choice as
             #    scanning the whole queue in age order). Each bank's candidates (its oldest read hit, write hit and
             #    non-hit) are cached until the bank's state or queue changes.
@@ -704,8 +722,10 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         nxt = min(nxt, due[rr])
                         if debt[rr] > 0 and not pending[rr] and rank_q[rr] == 0:
                             nxt = min(nxt, idle_since[rr] + TREFI)
+                if nr_next == r_end and qlen == 0 and pptr == p_end:
+                    break
                 if nxt >= _INF:
-                    counters[c, 14] += 1  # nothing can ever issue: a malformed program; stop this channel
+                    counters[c, 15] += 1  # nothing can ever issue again: stop this channel (never seen)
                     break
                 t = max(t + 1, nxt)
                 continue

@@ -85,8 +85,8 @@ class _Channel:
                 return G_ACT, gi, -1
         return None
 
-    def state_ok(self, kind, r, g, b, row):
-        return self.rules.state_problem(kind, r, g, b, row) is None
+    def state_ok(self, kind, r, g, b, row, col):
+        return self.rules.state_problem(kind, r, g, b, row, col) is None
 
 
 def run_dram(spec, row_buffers, policy, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write,
@@ -158,6 +158,10 @@ def _run_channel(ch, c, reqs, r_next, r_end, pims, p_ptr, p_end, trace, cnt, req
                 raise RuntimeError(f"reference controller stalled at cycle {t} (channel {c})")
             continue
         last_issue = t
+        if choice[0] == "error":
+            end = max(end, t + 1)
+            t += 1
+            continue
         done_at, p_ptr = _issue(ch, c, t, choice, queue, reqs, pims, p_ptr, trace, cnt, req_done, req_class,
                                 pim_done)
         end = max(end, done_at)
@@ -233,11 +237,10 @@ def _pim_choice(ch, t, p_ptr, p_end, pims, pim_done, pim_status, cnt):
             p_ptr += 1
             continue
         if k == _COMPS_READRES:
-            if not ch.tile_active:
+            if not ch.tile_active:  # a malformed entry still takes its command-bus cycle
                 pim_status[p_ptr], pim_done[p_ptr] = 1, t
                 cnt[14] += 1
-                p_ptr += 1
-                continue
+                return ("error",), p_ptr + 1
             step = ch.tile_step()
             if step is not None:
                 kind, gi, b = step
@@ -260,11 +263,10 @@ def _pim_choice(ch, t, p_ptr, p_end, pims, pim_done, pim_status, cnt):
             cmd = (kind, r, g, b, row, -1)
         else:
             cmd = (k, int(p_rank[p_ptr]), int(p_bg[p_ptr]), int(p_bank[p_ptr]), int(p_row[p_ptr]), int(p_arg[p_ptr]))
-            if not ch.state_ok(k, cmd[1], cmd[2], cmd[3], cmd[4]):
+            if not ch.state_ok(k, cmd[1], cmd[2], cmd[3], cmd[4], cmd[5]):
                 pim_status[p_ptr], pim_done[p_ptr] = 1, t
                 cnt[14] += 1
-                p_ptr += 1
-                continue
+                return ("error",), p_ptr + 1
         if ch.legal(cmd[0], cmd[1], cmd[2], cmd[3], t):
             return ("pim", *cmd), p_ptr
         return None, p_ptr
