@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "einsim.analysis.cli_study",
     "einsim.analysis.cli_kernel",
     "einsim.analysis.cli_rtl",
+    "einsim.analysis.cli_dram",
 )
 
 

@@ -464,7 +464,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     NB, NG = R * G * BPG, R * G
     C = req_start.shape[0] - 1
     n_req, n_pim = req_arrive.shape[0], pim_kind.shape[0]
-    tr = np.empty((4 * n_req + 8 * n_pim + 1024, 8), dtype=np.int64)
+    tr = np.empty((n_req + 2 * n_pim + 1024, 8), dtype=np.int64)  # grows by doubling
     nt = 0
     req_done = np.full(n_req, -1, dtype=np.int64)
     req_class = np.full(n_req, -1, dtype=np.int64)
@@ -552,6 +552,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     hitq[bi] += 1
                     if req_write[q]:
                         hitq_w[bi] += 1
+            work_done = nr_next == r_end and qlen == 0 and pptr == p_end
+            owed = 0
             if refresh_on:
                 for rr in range(R):
                     while t >= due[rr]:
@@ -559,10 +561,11 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                             owed_since[rr] = due[rr]
                         debt[rr] += 1
                         due[rr] += TREFI
-                    if not pending[rr] and not tile_active and debt[rr] > 0 and (debt[rr] > POSTPONE or (
+                    if not pending[rr] and not tile_active and debt[rr] > 0 and (debt[rr] > POSTPONE or work_done or (
                             rank_q[rr] == 0 and (idle_since[rr] >= owed_since[rr] or t - idle_since[rr] >= TREFI))):
                         pending[rr] = True
-            if nr_next == r_end and qlen == 0 and pptr == p_end:
+                    owed += debt[rr]
+            if work_done and owed == 0:  # a run ends with its requests, its PIM program and the refreshes owed done
                 break
             nxt = _INF
             consumed = False
@@ -722,8 +725,6 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         nxt = min(nxt, due[rr])
                         if debt[rr] > 0 and not pending[rr] and rank_q[rr] == 0:
                             nxt = min(nxt, idle_since[rr] + TREFI)
-                if nr_next == r_end and qlen == 0 and pptr == p_end:
-                    break
                 if nxt >= _INF:
                     counters[c, 15] += 1  # nothing can ever issue again: stop this channel (never seen)
                     break
@@ -796,6 +797,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
             elif kind == REF:
                 pending[kr] = False
                 debt[kr] -= 1
+                done_at = t + cfg[10]
             elif kind == COMP:
                 if first_comp == _NEG:
                     first_comp = t

@@ -129,6 +129,7 @@ def _run_channel(ch, c, reqs, r_next, r_end, pims, p_ptr, p_end, trace, cnt, req
             queue.append(r_next)
             ch.idle_since[int(rank[r_next])] = None
             r_next += 1
+        work_done = r_next == r_end and not queue and p_ptr == p_end
         if refresh:
             for r in range(ch.R):
                 while t >= ch.due[r]:
@@ -139,9 +140,10 @@ def _run_channel(ch, c, reqs, r_next, r_end, pims, p_ptr, p_end, trace, cnt, req
                 idle = ch.idle_since[r] is not None
                 # an idle rank refreshes if it went idle after the refresh fell due, or has been idle a whole tREFI
                 fresh = idle and (ch.idle_since[r] >= ch.owed_since[r] or t - ch.idle_since[r] >= s.trefi)
-                if not ch.pending[r] and not ch.tile_active and ch.debt[r] > 0 and (ch.debt[r] > postpone or fresh):
+                urgent_or_idle = ch.debt[r] > postpone or fresh or work_done
+                if not ch.pending[r] and not ch.tile_active and ch.debt[r] > 0 and urgent_or_idle:
                     ch.pending[r] = True
-        if r_next == r_end and not queue and p_ptr == p_end:
+        if work_done and not (refresh and any(ch.debt)):  # done: requests, PIM program and refreshes owed
             return end, t
         choice = _refresh_choice(ch, t, True) if refresh and not ch.tile_active else None
         if choice is None and p_ptr < p_end:
@@ -375,6 +377,7 @@ def _issue(ch, c, t, choice, queue, reqs, pims, p_ptr, trace, cnt, req_done, req
     elif kind == REF:
         ch.pending[r] = False
         ch.debt[r] -= 1
+        done_at = t + s.trfc
     elif kind in (RD, READRES):
         done_at = t + s.cl + s.burst_cycles
     elif kind == WR:
