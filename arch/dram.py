@@ -160,7 +160,7 @@ class DramSpec:
     @property
     def peak_bytes_per_s(self) -> float:
         """Data-bus peak of all channels: units x bus_width/8 x transfers_per_clock / tCK."""
-        return self.units * self.bus_width_bits / 8 * self.transfers_per_clock / (self.tck_ns * 1e-9)
+        return self.units * self.bus_width_bits / 8 * self.transfers_per_clock * 1e9 / self.tck_ns
 
     @property
     def has_energy(self) -> bool:

@@ -36,8 +36,9 @@ class GemvLayout:
         for name, v in (("rows", rows), ("cols", cols)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
-        if segment is not None and (not isinstance(segment, int) or segment < 1):
-            raise ValueError(f"segment must be a positive integer (elements per dot product), not {segment!r}")
+        if segment is not None and (not isinstance(segment, int) or segment < 1 or segment % spec.mac_lanes):
+            raise ValueError(f"segment must be a positive multiple of mac_lanes = {spec.mac_lanes} (elements per dot "
+                             f"product; a COMP reads whole columns), not {segment!r}")
         self.spec, self.rows, self.cols = spec, rows, cols
         e = spec.row_elements
         self.chunks = math.ceil(cols / e)
