@@ -8,14 +8,19 @@ PYTHON  ?= $(shell for p in python3.12 $(filter %/3.12%,$(PYENV_PY)) python3.13 
              && { echo $$p; break; }; done)
 BIN     := $(VENV)/bin
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Test processes run on every core (pytest-xdist); they, the co-simulations' simulator processes and later runs share
+# one Numba cache inside the checkout (gitignored), so each kernel is compiled once.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: demo test lint bench bench-smoke iverilog clean
+.PHONY: demo test check lint bench bench-smoke iverilog clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: einsim needs Python >= 3.12 (python3.12 on PATH or a pyenv 3.12); found none" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m einsim.arch.components --ensure-cacti
 	touch $@
 
 demo: $(BIN)/.installed
@@ -29,8 +34,13 @@ lint: $(BIN)/.installed
 
 # The kernels' plain-Python references stay honest: the kernel tests run once more with Numba's JIT off.
 test: $(BIN)/.installed iverilog lint
-	EINSIM_REQUIRE_RTL=1 $(BIN)/pytest -q
-	NUMBA_DISABLE_JIT=1 $(BIN)/pytest -q -p no:cacheprovider -m "not rtl" tests/test_sim_*.py
+	EINSIM_REQUIRE_RTL=1 $(BIN)/pytest -q -n $(JOBS) --dist worksteal
+	NUMBA_DISABLE_JIT=1 $(BIN)/pytest -q -n $(JOBS) --dist worksteal -p no:cacheprovider -m "not rtl" tests/test_sim_*.py
+
+# The inner loop: lint and every test but the RTL co-simulations (under a minute).
+check: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -n $(JOBS) --dist worksteal -m "not rtl and not slow"
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
@@ -39,4 +49,4 @@ bench-smoke: $(BIN)/.installed
 	$(BIN)/python -m benchmarks --smoke
 
 clean:
-	rm -rf $(VENV) out sim_build .pytest_cache
+	rm -rf $(VENV) out sim_build .pytest_cache .cache

@@ -7,31 +7,62 @@ from __future__ import annotations
 
 import json
 
+from .cli_values import positive_int
 from .cli_workload import parse_sets
 
 __all__ = ["register", "add_point_arguments", "run_point"]
 
 
-def add_point_arguments(p) -> None:
-    """The arguments that name one design point: workload, architecture, mapping and rank sizes."""
-    p.add_argument("--workload", required=True, help="cascade library name or YAML path")
-    p.add_argument("--arch", required=True, help="architecture preset name or YAML path")
-    p.add_argument("--mapping", required=True, help="mapping preset name or YAML path")
-    p.add_argument("--set", action="append", default=[], metavar="R=N", help="rank size, e.g. --set M=4096")
+def add_point_arguments(p, *, arch_required: bool = True) -> None:
+    """The arguments that name one design point: a workload (or a whole model layer), an architecture, a mapping
+    (or a mapping set for a model) and rank sizes (a model's parameters)."""
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--workload", help="cascade library name or YAML path")
+    what.add_argument("--model", help="model preset (e.g. gpt3-7b-prefill) or YAML path: every layer of it")
+    p.add_argument("--arch", required=arch_required, help="architecture preset name or YAML path")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--mapping", help="mapping preset name or YAML path (with --workload)")
+    how.add_argument("--mappings", help="mapping set (e.g. npu) giving each layer's mapping (with --model)")
+    p.add_argument("--seq-len", type=positive_int, default=2048, help="sequence length S of a --model (default 2048)")
+    p.add_argument("--set", action="append", default=[], metavar="R=N",
+                   help="rank size (a model's parameter with --model), e.g. --set M=4096")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _check_pairing(args) -> None:
+    from einsim.workloads.errors import SpecError, SpecIssue
+
+    if args.workload and not args.mapping:
+        raise SpecError([SpecIssue("<command line>", None, "--mapping", "--workload needs --mapping")])
+    if args.model and not args.mappings:
+        raise SpecError([SpecIssue("<command line>", None, "--mappings", "--model needs --mappings (e.g. npu)")])
 
 
 def run_point(args, model, **options) -> int:
     """Load the point named by ``args``, run ``model(workload, arch, mapping, sizes, **options)``, print the Result.
 
-    Exit status 0 for a feasible point, 2 for an infeasible one (the reason is printed).
+    The command-line sizes, and the mapping's names against the workload and architecture, are checked first (a
+    SpecError: exit 1). Exit status 0 for a feasible point, 2 for an infeasible one (the reason is printed).
     """
     import einsim.arch as arch
     import einsim.mappings as mappings
     import einsim.workloads as workloads
+    from einsim.mappings.crosscheck import check_mapping_against
 
-    r = model(workloads.load_cascade(args.workload), arch.load_arch(args.arch), mappings.load_mapping(args.mapping),
-              parse_sets(args.set), **options)
+    from .guard import guarded_run, load_spec
+
+    _check_pairing(args)
+    if args.model:
+        from .cli_model import run_model
+
+        return run_model(args, model)
+    sets = parse_sets(args.set)
+    cascade = workloads.load_cascade(args.workload)
+    spec = load_spec(arch.load_arch, args.arch, "architecture")
+    mapping = load_spec(mappings.load_mapping, args.mapping, "mapping")
+    check_mapping_against(cascade, spec, mapping)
+    cascade.bind({**sets, **{k: v for k, v in mapping.partitions.items() if k not in sets}}, source="--set")
+    r = guarded_run(model, args.arch, cascade, spec, mapping, sets, **options)
     if args.json:
         print(json.dumps({"ok": r.ok, "reason": r.reason, "summary": r.summary, "choices": r.choices,
                           "energy": [dict(zip(("component", "action", "count", "energy_pj"), e, strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -12,7 +13,10 @@ __all__ = ["register", "parse_sets"]
 
 
 def parse_sets(items) -> dict[str, int]:
-    """Parse ``--set R=N`` items into {rank: int}; SpecError naming the bad item otherwise."""
+    """Parse ``--set R=N`` items into {rank: int}; SpecError naming every bad item otherwise (a name, then a positive
+    integer of at most 2**62)."""
+    from .cli_values import MAX_INT, positive_int
+
     out: dict[str, int] = {}
     issues = []
     for item in items or ():
@@ -21,11 +25,15 @@ def parse_sets(items) -> dict[str, int]:
         if not sep or not rank:
             issues.append(SpecIssue("--set", None, item, "must look like RANK=N, e.g. --set M=4096"))
             continue
+        if not rank.isidentifier():
+            issues.append(SpecIssue("--set", None, rank, f"a rank is a name like M or M0, not {rank!r}"))
+            continue
         try:
-            n = int(value)
-        except ValueError:
+            n = positive_int(value)
+        except argparse.ArgumentTypeError:
+            hint = f" (at most 2**62 = {MAX_INT})" if value.strip().isdigit() and int(value) > MAX_INT else ""
             issues.append(SpecIssue("--set", None, rank, f"size of rank {rank} must be a positive integer, not "
-                                                          f"{value!r}"))
+                                                          f"{value!r}{hint}"))
             continue
         if rank in out and out[rank] != n:
             issues.append(SpecIssue("--set", None, rank, f"rank {rank} has two sizes: {out[rank]} and {n}"))

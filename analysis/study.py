@@ -9,18 +9,21 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
+from pydantic import Field
 
 import einsim.arch as arch_mod
 import einsim.mappings as map_mod
 import einsim.workloads as workloads
 from einsim.sim import evaluate, simulate
-from einsim.workloads.errors import SpecError
-from einsim.workloads.yamlio import check_keys, load_doc
+from einsim.workloads.errors import SpecError, SpecIssue
+from einsim.workloads.schema import Name, NonEmptyList, PosInt, PosNum, SpecModel, validate
+from einsim.workloads.yamlio import load_doc, suggest
 
-__all__ = ["ENGINES", "Study", "load_study", "run_attention", "run_end_to_end", "run_pareto", "scale_array",
-           "STUDY_DIR"]
+__all__ = ["ENGINES", "Study", "StudyFile", "load_study", "run_attention", "run_end_to_end", "run_pareto",
+           "scale_array", "point_count", "check_study_specs", "STUDY_DIR"]
 
 STUDY_DIR = Path(__file__).parent / "studies"
 #: timing model by name: the analytical model (rung 4) or the event engine (rung 3); same Result either way
@@ -41,27 +44,95 @@ class Study:
     folder: Path
 
 
+class _Config(SpecModel):
+    cascade: Name
+    arch: Name
+    mapping: Name
+
+
+class _LayerRole(SpecModel):
+    mapping: Name
+    cascade: Name | None = None
+
+
+class _Pareto(SpecModel):
+    config: Name
+    model: Name
+    seq_len: PosInt
+    sizes: NonEmptyList[PosInt]
+
+
+class _Claim(SpecModel):
+    speedup: PosNum
+    energy: PosNum
+
+
+class StudyFile(SpecModel):
+    """The keys and types of a study file; :func:`load_study` checks what its names refer to."""
+
+    name: Name
+    models: NonEmptyList[Name]
+    seq_lens: NonEmptyList[PosInt]
+    configs: Annotated[dict[Name, _Config], Field(min_length=1)]
+    layers: dict[Name, _LayerRole]
+    baseline: Name
+    reference: Name | None = None
+    pareto: _Pareto | None = None
+    paper: dict[Literal["attention", "end_to_end"], _Claim] | None = None
+
+
 def load_study(name_or_path) -> Study:
+    """A Study from a packaged name (``fusemax``) or a YAML path; SpecError listing every problem of the file."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = STUDY_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            known = sorted(p.stem for p in STUDY_DIR.glob("*.yaml"))
+            raise SpecError([SpecIssue(str(name_or_path), None, "<name>",
+                                       f"study must be a packaged name or a YAML path, not {str(name_or_path)!r}"
+                                       f"{suggest(str(name_or_path), known)}; studies: {', '.join(known)}")])
     doc = load_doc(path)
     e = doc.errors()
-    d = doc.data
-    check_keys(e, (), d, required=("name", "models", "seq_lens", "configs", "layers", "baseline"),
-               optional=("reference", "pareto", "paper"))
+    spec = validate(doc, StudyFile, e)
+    if spec is None:
+        e.raise_if_any()
+    _check_references(e, spec, path.parent)
     e.raise_if_any()
-    for c, v in d["configs"].items():
-        check_keys(e, ("configs", c), v, required=("cascade", "arch", "mapping"))
-    for r, v in d["layers"].items():
-        check_keys(e, ("layers", r), v, required=("mapping",), optional=("cascade",))
-    if d["baseline"] not in d["configs"]:
-        e.add(("baseline",), f"must be one of the configs ({', '.join(d['configs'])}), not {d['baseline']!r}")
-    e.raise_if_any()
-    return Study(name=d["name"], models=tuple(d["models"]), seq_lens=tuple(int(s) for s in d["seq_lens"]),
-                 configs=dict(d["configs"]), layers=dict(d["layers"]), baseline=d["baseline"],
-                 reference=d.get("reference", d["baseline"]), pareto=dict(d.get("pareto") or {}),
-                 paper=dict(d.get("paper") or {}), folder=path.parent)
+    return Study(name=spec.name, models=tuple(spec.models), seq_lens=tuple(spec.seq_lens),
+                 configs={k: v.model_dump() for k, v in spec.configs.items()},
+                 layers={k: v.model_dump(exclude_none=True) for k, v in spec.layers.items()}, baseline=spec.baseline,
+                 reference=spec.reference or spec.baseline,
+                 pareto=spec.pareto.model_dump() if spec.pareto else {},
+                 paper={k: v.model_dump() for k, v in (spec.paper or {}).items()}, folder=path.parent)
+
+
+def _check_references(e, spec: StudyFile, folder: Path) -> None:
+    """Names in a study that must refer to something: configs, models, presets, cascades."""
+    configs = list(spec.configs)
+    for key, value in (("baseline", spec.baseline), ("reference", spec.reference),
+                       ("pareto.config", spec.pareto.config if spec.pareto else None)):
+        if value is not None and value not in configs:
+            e.add(tuple(key.split(".")), f"must be one of the configs ({', '.join(configs)}), not {value!r}"
+                                         f"{suggest(value, configs)}")
+    models = sorted(p.stem for p in workloads.MODELS.glob("*.yaml"))
+    for i, m in enumerate(spec.models):
+        if m.lower() not in models and not Path(m).exists():
+            e.add(("models", i), f"unknown model {m!r}{suggest(m, models)}; models: {', '.join(models)}")
+    if spec.pareto and spec.pareto.model not in spec.models:
+        e.add(("pareto", "model"), f"must be one of the study's models ({', '.join(spec.models)}), not "
+                                   f"{spec.pareto.model!r}")
+    kinds = {"arch": arch_mod.preset_names(), "mapping": map_mod.preset_names(),
+             "cascade": sorted(p.stem for p in workloads.LIBRARY.glob("*.yaml"))}
+    entries = [(("configs", c), v) for c, v in spec.configs.items()]
+    entries += [(("layers", r), v) for r, v in spec.layers.items()]
+    for path, entry in entries:
+        for kind, known in kinds.items():
+            name = getattr(entry, kind, None)
+            if name is None or name in known or (folder / name).exists() or Path(name).suffix in (".yaml", ".yml") \
+                    and Path(name).exists():
+                continue
+            e.add(path + (kind,), f"unknown {kind} {name!r}{suggest(name, known)}; presets: {', '.join(known)}, or "
+                                  f"a YAML path")
 
 
 def _cascade(study: Study, name: str):
@@ -69,8 +140,44 @@ def _cascade(study: Study, name: str):
     return workloads.load_cascade(local if local.suffix == ".yaml" and local.exists() else name)
 
 
-def _progress(msg):
-    print(msg, file=sys.stderr, flush=True)
+def _progress(progress, msg):
+    """Report one finished point: ``progress`` is False (quiet), True (a line on stderr) or a callable taking msg."""
+    if callable(progress):
+        progress(msg)
+    elif progress:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def point_count(study: Study, *, models=None, seq_lens=None) -> int:
+    """Number of points a full study run reports (attention, end to end, pareto): the length of its progress bar."""
+    n = len(models or study.models) * len(seq_lens or study.seq_lens) * len(study.configs)
+    return 2 * n + (len(study.pareto["sizes"]) if study.pareto else 0)
+
+
+def check_study_specs(study: Study) -> None:
+    """Load every cascade, architecture, mapping and model the study names and cross-check each (cascade, arch,
+    mapping) it will evaluate (:func:`mappings.crosscheck.check_mapping_against`); SpecError before any work."""
+    from einsim.mappings.crosscheck import check_mapping_against
+
+    pairs = {(c["cascade"], c["mapping"]) for c in study.configs.values()}
+    for model in study.models:
+        m = workloads.load_model(model)
+        if not any(L.role == "attention" for L in m.layers):
+            raise SpecError([SpecIssue(m.file, None, "layers", "the study needs a layer with role 'attention'")])
+        for L in m.layers:
+            if L.role == "attention":
+                continue
+            spec = study.layers.get(L.role)
+            if spec is None:
+                raise SpecError([SpecIssue(str(study.folder), None, "layers", f"no mapping for layer role {L.role!r} "
+                                           f"of model {m.name!r}; add '{L.role}: {{mapping: ...}}' under layers")])
+            pairs.add((spec.get("cascade", L.cascade), spec["mapping"]))
+    for c in study.configs.values():
+        arch = arch_mod.load_arch(c["arch"])
+        for casc, mapping in sorted(pairs):
+            if (casc, mapping) == (c["cascade"], c["mapping"]) or (casc, mapping) not in {
+                    (x["cascade"], x["mapping"]) for x in study.configs.values()}:
+                check_mapping_against(_cascade(study, casc), arch, map_mod.load_mapping(mapping))
 
 
 def _attention_point(study, model, seq_len, cfg, arch=None, mapping=None, engine="analytical"):
@@ -90,9 +197,8 @@ def run_attention(study: Study, *, models=None, seq_lens=None, configs=None, pro
         for s in seq_lens or study.seq_lens:
             for cfg in configs or study.configs:
                 r, _ = _attention_point(study, model, s, cfg, engine=engine)
-                if progress:
-                    _progress(f"attention {label} {s} {cfg}: "
-                              + (f"{r.summary['latency_s']:.4g} s" if r.ok else f"infeasible: {r.reason}"))
+                _progress(progress, f"attention {label} {s} {cfg}: "
+                          + (f"{r.summary['latency_s']:.4g} s" if r.ok else f"infeasible: {r.reason}"))
                 row = r.row(model=label, seq_len=s, config=cfg)
                 row["util_2d"] = r.summary.get("util_array2d", float("nan"))
                 row["util_1d"] = r.summary.get("util_array1d", float("nan"))
@@ -135,8 +241,7 @@ def run_end_to_end(study: Study, attention: pd.DataFrame, *, models=None, seq_le
                     ok = ok and r.ok
                     for k in tot:
                         tot[k] += L.count * r.summary.get(k, float("nan"))
-                if progress:
-                    _progress(f"end-to-end {label} {s} {cfg}: {tot['latency_s']:.4g} s")
+                _progress(progress, f"end-to-end {label} {s} {cfg}: {tot['latency_s']:.4g} s")
                 rows.append({"model": label, "seq_len": s, "config": cfg, "ok": ok, **tot})
     return pd.DataFrame(rows)
 
@@ -167,6 +272,5 @@ def run_pareto(study: Study, progress=True) -> pd.DataFrame:
                      "area_mm2": sum(area.values()),
                      "array2d_area_mm2": sum(v for k, v in area.items() if k.startswith("array2d")),
                      "util_2d": r.summary.get("util_array2d", float("nan"))})
-        if progress:
-            _progress(f"pareto {size}x{size}: {rows[-1]['latency_s']:.4g} s, {rows[-1]['area_mm2']:.1f} mm2")
+        _progress(progress, f"pareto {size}x{size}: {rows[-1]['latency_s']:.4g} s, {rows[-1]['area_mm2']:.1f} mm2")
     return pd.DataFrame(rows)

@@ -6,12 +6,19 @@ import math
 
 from einsim.workloads.errors import ErrorList
 
-__all__ = ["pos_int", "pos_num", "nonneg_num", "string", "choice"]
+__all__ = ["pos_int", "nonneg_int", "pos_num", "nonneg_num", "string", "choice"]
 
 
 def pos_int(errors: ErrorList, path: tuple, value, hint: str = ""):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         errors.add(path, f"must be a positive integer, not {value!r}{hint}")
+        return None
+    return value
+
+
+def nonneg_int(errors: ErrorList, path: tuple, value, hint: str = ""):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        errors.add(path, f"must be an integer >= 0, not {value!r}{hint}")
         return None
     return value
 

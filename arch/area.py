@@ -8,14 +8,14 @@ __all__ = ["area_breakdown", "total_area_mm2"]
 
 
 def area_breakdown(arch: ArchSpec) -> dict[str, float]:
-    """``{"array2d.mac": mm2, ..., "global_buffer": mm2}``: per-PE component area times PE count, buffer by KiB."""
+    """``{"array2d.mac": mm2, ..., "global_buffer": mm2}``: per-PE component area times PEs and instances; each
+    on-chip level times its copies."""
     out = {}
     for u in arch.units:
         for comp, um2 in u.area_um2.items():
-            out[f"{u.name}.{comp}"] = um2 * u.pes * 1e-6
-    for m in arch.memory:
-        if m.kind == "buffer":
-            out[m.name] = m.area_um2_per_kib * m.capacity_bytes / 1024 * 1e-6
+            out[f"{u.name}.{comp}"] = um2 * u.pes * u.instances * 1e-6
+    for m in arch.on_chip_levels:
+        out[m.name] = m.copy_area_um2 * arch.copies(m) * 1e-6
     return out
 
 

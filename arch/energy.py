@@ -13,7 +13,7 @@ def action_energy_pj(arch: ArchSpec, component: str, action: str) -> float:
         return float(arch.unit(component).energy_pj.get(action, 0.0))
     except KeyError:
         pass
-    return float(arch.level(component).energy_pj.get(action, 0.0))
+    return arch.level(component).access_energy_pj(action)
 
 
 def energy_pj(arch: ArchSpec, counts: dict) -> dict:

@@ -1,8 +1,17 @@
-"""Architecture specs: frozen, keyword-only dataclasses built by :mod:`arch.loader` from validated YAML.
+"""Architecture specs: frozen, keyword-only dataclasses built by :mod:`einsim.arch.loader` from validated YAML.
 
-An architecture is a clock, a word size, a list of compute units (each of a ``kind``: today ``pe_array_2d`` and
-``pe_array_1d``; later NPU cores, vector units, PIM banks) and a list of memory levels, outermost first (DRAM, then
-on-chip buffers). Units carry their per-op cycle costs, per-action energies (pJ) and per-PE area (um^2).
+An architecture is a clock, a word size, compute units and memory levels (outermost first). Every architecture kind
+(a spatial array like FuseMax or FLAT, an NPU, a PIM memory) is such a combination: no kind has a code path of its
+own.
+
+- A **unit** is ``instances`` identical copies of an array of PEs of one ``kind``: ``pe_array_2d`` (rows x cols),
+  ``pe_array_1d`` (pes), ``vector`` (lanes) or ``systolic_array`` (rows x cols with a systolic microarchitecture
+  whose tile timing is a closed form, :mod:`einsim.sim.unit_work`) or ``pim`` (the MAC lanes of the banks of one
+  DRAM channel per instance, computing GEMVs on matrices that stay in the DRAM; timing from the command-level model
+  of its ``device``). Its PEs execute native ops on pipelines.
+- A **memory level** is DRAM (off chip: bandwidth, channels) or an on-chip buffer (capacity, row width, banks). An
+  on-chip level ``serves`` some units (all by default) and is either shared by all their instances or ``private``:
+  one copy of ``capacity_bytes`` per instance (an NPU core's scratchpad).
 """
 
 from __future__ import annotations
@@ -11,12 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-__all__ = ["UnitSpec", "MemoryLevel", "ArchSpec", "UNIT_KINDS", "MEMORY_KINDS", "UNIT_DIMS"]
+__all__ = ["UnitSpec", "MemoryLevel", "ArchSpec", "UNIT_KINDS", "MEMORY_KINDS", "UNIT_DIMS", "ARCH_KINDS"]
 
 # Unit kinds and the spatial dimensions each one has (the names mapping spatial ranks bind to).
-UNIT_DIMS = {"pe_array_2d": ("rows", "cols"), "pe_array_1d": ("pes",)}
+UNIT_DIMS = {"pe_array_2d": ("rows", "cols"), "pe_array_1d": ("pes",), "vector": ("lanes",),
+             "systolic_array": ("rows", "cols"), "pim": ("banks", "lanes")}
 UNIT_KINDS = tuple(UNIT_DIMS)
 MEMORY_KINDS = ("dram", "buffer")
+#: labels for an architecture's ``kind`` (documentation and reports only: no kind has a code path of its own)
+ARCH_KINDS = ("spatial_array", "npu", "pim", "system")
 
 
 def _frozen(d) -> Mapping:
@@ -25,37 +37,48 @@ def _frozen(d) -> Mapping:
 
 @dataclass(frozen=True, kw_only=True)
 class UnitSpec:
-    """A compute unit: an array of identical PEs.
+    """A compute unit: ``instances`` identical arrays of PEs.
 
     ``pipelines`` maps a functional pipeline of one PE to the native ops it executes and their initiation interval
     in cycles (``{"alu": {"mac": 1, "add": 1}, "exp": {"exp": 1}}``). Ops on different pipelines of a PE overlap,
-    ops on one pipeline serialize. ``composite_ops`` builds ops the PE lacks from native ones
+    ops on one pipeline serialize. ``op_latency`` gives an op's pipeline depth in cycles (its result is ready that
+    long after its last issue; 0 by default). ``composite_ops`` builds ops the PE lacks from native ones
     (FuseMax: ``exp = 6 mac + 1 add``). ``energy_pj`` prices each native op and ``rf_read``/``rf_write``;
     ``area_um2`` is per PE, by component. ``spatial_reduction`` says how a reduction across a spatial dimension
-    of D PEs drains: ``chain`` (D cycles) or ``tree`` (ceil(log2 D) cycles).
+    of D PEs drains: ``chain`` (D cycles) or ``tree`` (ceil(log2 D) cycles). ``systolic`` holds a
+    ``systolic_array``'s microarchitecture parameters (see :class:`einsim.arch.systolic.SystolicArraySpec`).
+    A ``pim`` unit names its DRAM ``device`` (a preset of :mod:`einsim.arch.dram` or a path) and its row buffers per
+    bank.
     """
 
     name: str
     kind: str
     dims: Mapping[str, int]
     pipelines: Mapping[str, Mapping[str, int]]
+    instances: int = 1
     composite_ops: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    op_latency: Mapping[str, int] = field(default_factory=dict)
     energy_pj: Mapping[str, float] = field(default_factory=dict)
     area_um2: Mapping[str, float] = field(default_factory=dict)
     rf_reads_per_op: int = 2
     rf_writes_per_op: int = 1
     spatial_reduction: str = "chain"
+    systolic: Mapping[str, object] = field(default_factory=dict)
+    device: str | None = None
+    row_buffers: int = 2
 
     def __post_init__(self):
         object.__setattr__(self, "dims", _frozen(self.dims))
         object.__setattr__(self, "pipelines", _frozen({k: _frozen(v) for k, v in self.pipelines.items()}))
         object.__setattr__(self, "composite_ops", _frozen({k: _frozen(v) for k, v in self.composite_ops.items()}))
+        object.__setattr__(self, "op_latency", _frozen(self.op_latency))
         object.__setattr__(self, "energy_pj", _frozen(self.energy_pj))
         object.__setattr__(self, "area_um2", _frozen(self.area_um2))
+        object.__setattr__(self, "systolic", _frozen(self.systolic))
 
     @property
     def pes(self) -> int:
-        """Number of PEs (product of the spatial dimensions)."""
+        """PEs of one instance (product of the spatial dimensions)."""
         n = 1
         for v in self.dims.values():
             n *= v
@@ -87,6 +110,12 @@ class UnitSpec:
             return out
         raise KeyError(op)
 
+    @property
+    def resource(self) -> str:
+        """The resource its tasks hold: itself, or the DRAM channel for a PIM unit with one row buffer per bank (the
+        bank cannot serve reads while it computes: NPU and PIM take turns on the channel)."""
+        return "dram" if self.kind == "pim" and self.row_buffers == 1 else self.name
+
     def reduction_latency(self, extent: int) -> int:
         """Cycles for a reduction spread across ``extent`` PEs of one spatial dimension to drain."""
         if extent <= 1:
@@ -98,33 +127,74 @@ class UnitSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class MemoryLevel:
-    """A memory level. DRAM: bandwidth in bytes/s. Buffer: capacity, row width, banks (one row per bank per cycle).
+    """A memory level. DRAM: bandwidth in bytes/s over ``channels``. Buffer: an SRAM of ``capacity_bytes`` in rows
+    of ``access_bits`` (its geometry: ``banks``, read/write/read-write ports, ``technology_nm``), the units it serves
+    (empty: all) and whether each unit instance has its own copy (``private``).
 
-    ``energy_pj`` prices ``read``/``write`` per access of ``access_bits``; ``area_um2_per_kib`` scales the area
-    with capacity (DRAM area is off chip and not counted).
+    ``energy_pj`` prices ``read``/``write`` per access of ``access_bits``; ``area_um2`` is the area of one copy (DRAM
+    is off chip and not counted). A buffer that gives neither takes them from the component model (CACTI through
+    :mod:`einsim.arch.components`) for its geometry, so a change of capacity or width changes both.
     """
 
     name: str
     kind: str
     access_bits: int
-    energy_pj: Mapping[str, float]
+    energy_pj: Mapping[str, float] | None = None
     capacity_bytes: int | None = None
     bandwidth_bytes_per_s: float | None = None
+    channels: int = 1
     banks: int = 1
-    area_um2_per_kib: float = 0.0
+    read_ports: int = 0
+    write_ports: int = 0
+    rw_ports: int = 1
+    serves: tuple[str, ...] = ()
+    private: bool = False
+    area_um2: float | None = None
+    technology_nm: float = 45.0
 
     def __post_init__(self):
-        object.__setattr__(self, "energy_pj", _frozen(self.energy_pj))
+        if self.energy_pj is not None:
+            object.__setattr__(self, "energy_pj", _frozen(self.energy_pj))
+        object.__setattr__(self, "serves", tuple(self.serves))
+
+    def sram(self):
+        """The component model's figures for this buffer's geometry (:class:`einsim.arch.components.SramFigures`)."""
+        from .components import sram
+
+        return sram(width_bits=self.access_bits, depth=self.capacity_bytes * 8 // self.access_bits, banks=self.banks,
+                    read_ports=self.read_ports, write_ports=self.write_ports, rw_ports=self.rw_ports,
+                    technology_nm=self.technology_nm)
+
+    def access_energy_pj(self, action: str) -> float:
+        """pJ of one ``read`` or ``write`` of ``access_bits``: the spec's figure, else the component model's."""
+        if self.energy_pj is not None:
+            return float(self.energy_pj.get(action, 0.0))
+        fig = self.sram()
+        return {"read": fig.read_pj, "write": fig.write_pj}.get(action, 0.0)
 
     @property
     def access_bytes(self) -> float:
         return self.access_bits / 8
+
+    @property
+    def on_chip(self) -> bool:
+        return self.kind != "dram"
 
     def bytes_per_cycle(self, clock_hz: float) -> float:
         """Peak bandwidth in bytes per clock cycle of the architecture."""
         if self.kind == "dram":
             return self.bandwidth_bytes_per_s / clock_hz
         return self.banks * self.access_bytes
+
+    @property
+    def copy_area_um2(self) -> float:
+        """Area of one copy of an on-chip level (um^2): the spec's figure, else the component model's."""
+        if self.area_um2 is not None or not self.on_chip:
+            return self.area_um2 or 0.0
+        return self.sram().area_um2
+
+    def serves_unit(self, unit: str) -> bool:
+        return not self.serves or unit in self.serves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,9 +226,19 @@ class ArchSpec:
         return next(m for m in self.memory if m.kind == "dram")
 
     @property
-    def buffer(self) -> MemoryLevel:
-        """The outermost on-chip buffer (the global buffer)."""
-        return next(m for m in self.memory if m.kind == "buffer")
+    def on_chip_levels(self) -> tuple[MemoryLevel, ...]:
+        """On-chip levels, outermost first."""
+        return tuple(m for m in self.memory if m.on_chip)
+
+    def home_level(self, unit: str) -> MemoryLevel:
+        """The outermost on-chip level serving ``unit``: where its tiles live unless a mapping says otherwise."""
+        return next(m for m in self.on_chip_levels if m.serves_unit(unit))
+
+    def copies(self, level: MemoryLevel) -> int:
+        """Physical copies of a level: the instances of the units it serves if private, else 1."""
+        if not level.private:
+            return 1
+        return max(u.instances for u in self.units if level.serves_unit(u.name))
 
     def with_unit(self, name: str, **changes) -> ArchSpec:
         """A copy with one unit's fields replaced (e.g. ``dims={"rows": 128, "cols": 128}``)."""

@@ -20,13 +20,16 @@ from ._timing import best_of
 __all__ = ["run"]
 
 
-
 def _ws_args(R, C, T, F, seed=0):
+    from einsim.arch.systolic import SystolicArraySpec
+    from einsim.sim.kernels.systolic import kernel_parameters
+
     rng = np.random.default_rng(seed)
     stationary = rng.integers(-128, 128, (F, R, C))
     stream = rng.integers(-128, 128, (1, T, R))
     z = np.zeros(F, np.int64)
-    return (R, C, False, stationary, stream, z, 1, z, np.full(F, R), np.full(F, C))
+    ua = kernel_parameters(SystolicArraySpec(rows=R, cols=C, dataflow="ws"))
+    return (ua, stationary, stream, z, 1, z, np.full(F, R), np.full(F, C))
 
 
 def run(smoke: bool) -> list[dict]:

@@ -74,7 +74,8 @@ def _build(doc: Doc) -> MappingSpec:
 
 def _group(e, path, g):
     if not check_keys(e, path, g, required=("einsums", "loops"),
-                      optional=("spatial", "on_chip", "in_pe", "stream", "hold", "spill", "pipeline")):
+                      optional=("spatial", "on_chip", "in_pe", "stream", "hold", "levels", "instances", "spill",
+                                "pipeline")):
         return None
     einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
     loops = []
@@ -107,10 +108,10 @@ def _group(e, path, g):
     else:
         for k, v in sp.items():
             if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
-                e.add(path + ("spatial", k), f"must map a unit dimension (rows, cols, pes) -> rank, not {v!r}")
+                e.add(path + ("spatial", k), f"must map a unit dimension (rows, cols, pes, lanes) -> rank, not {v!r}")
                 continue
             for dim in v:
-                choice(e, path + ("spatial", k, dim), dim, ("rows", "cols", "pes"))
+                choice(e, path + ("spatial", k, dim), dim, ("rows", "cols", "pes", "lanes"))
             spatial[str(k)] = dict(v)
     on_chip = _names(e, path + ("on_chip",), g.get("on_chip", "all"), "tensor")
     in_pe = _names(e, path + ("in_pe",), g.get("in_pe", []), "tensor") or ()
@@ -127,9 +128,17 @@ def _group(e, path, g):
                                           f"not {v!r}")
             else:
                 hold[str(k)] = v
+    levels = g.get("levels") or {}
+    if not isinstance(levels, dict) or not all(isinstance(v, str) for v in levels.values()):
+        e.add(path + ("levels",), f"must map a tensor -> the on-chip memory level its tiles live in, not {levels!r}")
+        levels = {}
+    inst = g.get("instances", 1)
+    if inst != "all":
+        inst = pos_int(e, path + ("instances",), inst, " or 'all' (unit instances the outermost loop spreads over)")
     spill = g.get("spill", False)
     if not isinstance(spill, bool):
         e.add(path + ("spill",), f"must be true or false, not {spill!r}")
     pipe = choice(e, path + ("pipeline",), g.get("pipeline", "in_order"), PIPELINES)
     return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
-                 hold=hold, spill=bool(spill), pipeline=pipe or "in_order")
+                 hold=hold, levels={str(k): v for k, v in levels.items()},
+                 instances=None if inst == "all" else (inst or 1), spill=bool(spill), pipeline=pipe or "in_order")

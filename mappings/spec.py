@@ -11,6 +11,12 @@ Einsum's tile onto its unit's spatial dimensions (the rest of the tile is tempor
 - ``interleave``: units interleave tasks of different tiles freely (FuseMax's binding), limited only by true
   dependencies and each resource's occupancy.
 
+Memory: a tensor's tiles live in the outermost on-chip level that serves the unit using them, unless ``levels``
+names another (an NPU's accumulator SRAM for partial sums); ``in_pe`` keeps an intermediate in the PEs' register
+files. Unit instances: ``instances: N`` spreads the iterations of the group's outermost loop over N instances of every
+unit the group uses (N NPU cores; ``all``: every instance the group's units have), each running its share of the
+group on its own private levels while sharing DRAM.
+
 A tile factor may be a list of candidates (``{best_of: [..]}``); the mapper (:mod:`mappings.mapper`) picks the
 feasible candidate with the fewest cycles, the largest on ties.
 """
@@ -46,6 +52,8 @@ class Group:
     in_pe: tuple[str, ...] = ()                # intermediates that stay in the PEs' register files (no buffer)
     stream: tuple[str, ...] = ()               # DRAM inputs re-read at each use instead of held
     hold: Mapping[str, int] = field(default_factory=dict)  # DRAM input -> loop depth it is held at (0 = whole run)
+    levels: Mapping[str, str] = field(default_factory=dict)  # tensor -> on-chip level its tiles live in
+    instances: int | None = 1                  # unit instances the outermost loop spreads over (None: all of them)
     spill: bool = False                        # overflowing intermediates spill to DRAM instead of failing
     pipeline: str = "in_order"
 
@@ -53,6 +61,7 @@ class Group:
         object.__setattr__(self, "spatial", MappingProxyType({k: MappingProxyType(dict(v))
                                                               for k, v in self.spatial.items()}))
         object.__setattr__(self, "hold", MappingProxyType(dict(self.hold)))
+        object.__setattr__(self, "levels", MappingProxyType(dict(self.levels)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,6 +28,9 @@ from pathlib import Path
 __all__ = ["BLOCKS", "CosimResult", "configs", "run", "run_all", "simulator_available"]
 
 _RTL_DIR = Path(__file__).resolve().parent
+#: cocotb rewrites the asserts of every module the bench imports by default ("*.py"), recompiling numpy, numba and
+#: einsim from source in each simulator run (no bytecode cache there); only the benches need the rewriting
+_REWRITE_ONLY = "test_*.py"
 
 
 def _discover() -> tuple[str, ...]:
@@ -118,7 +121,8 @@ def run(block: str, config: dict) -> CosimResult:
                               hdl_toplevel=bench.TOPLEVEL, build_dir=build_dir, log_file=log,
                               results_xml=str(build_dir / "results.xml"),
                               extra_env={"EINSIM_COSIM_CONFIG": json.dumps(config),
-                                         "EINSIM_COSIM_RESULT": str(result_path)})
+                                         "EINSIM_COSIM_RESULT": str(result_path),
+                                         "COCOTB_REWRITE_ASSERTION_FILES": _REWRITE_ONLY})
     except Exception as exc:  # noqa: BLE001 - a failed build or run is a failed result, reported with its reason
         return CosimResult(block, name, None, None, False, f"{type(exc).__name__}: {exc} (log: {log})")
     try:

@@ -30,7 +30,7 @@ from einsim.workloads import Cascade
 from einsim.workloads.errors import SpecError
 
 from .engine_program import EngineProgram, EngineRun, run
-from .evaluate import evaluate_fixed
+from .evaluate import bind_sizes, evaluate_fixed
 from .plan import COMPUTE, LOAD, STORE, WINDOW_MAX, GroupPlan, Infeasible, lower
 from .result import Result
 
@@ -48,25 +48,44 @@ def window_of(plan: GroupPlan, cascade: Cascade, arch: ArchSpec, window_max: int
 def program_of(plan: GroupPlan, cascade: Cascade, window: int, *, streamed=(),
                ticks_per_cycle: int = TICKS_PER_CYCLE) -> EngineProgram:
     """The engine program of one lowered fusion group, ``window`` innermost iterations in flight (1: serial);
-    loads of the ``streamed`` tensors (the group's ``stream``) feed their consumers as they arrive."""
+    ``cascade`` may be None for a plan without loop-carried dependencies (a stage plan of :mod:`einsim.sim.stages`);
+    loads of the ``streamed`` tensors (the group's ``stream``) feed their consumers as they arrive. A group spread
+    over unit instances runs one copy of its program per concurrent instance, each on its own unit resources and its
+    own DRAM queue (an instance's DMA engine), whose transfers take the plan's DRAM cycles: each instance moving data
+    at its equal share of the DRAM bandwidth."""
     trips = [int(x) for x in plan.trips]
     n = len(trips)
     stride = [math.prod(trips[k:]) for k in range(n + 1)]     # global iterations per iteration of level k
     prog = EngineProgram(n_iters=stride[0], window=window, ticks_per_cycle=ticks_per_cycle)
+    copies = plan.concurrent
     for r in plan.resources:
-        prog.resource(r, in_order=plan.pipeline == "in_order")
-    tick = lambda c: int(round(float(c) * ticks_per_cycle))  # noqa: E731
-    names = [f"{i}:{nm}" for i, nm in enumerate(plan.task_name)]
+        for c in range(copies):
+            prog.resource(_copy_name(r, c, copies), in_order=plan.pipeline == "in_order")
+    for c in range(copies):
+        _add_copy(prog, plan, cascade, window, stride, c, copies, set(streamed))
+    return prog
+
+
+def _copy_name(name: str, copy: int, copies: int) -> str:
+    return name if copies == 1 else f"{name}#{copy}"
+
+
+def _add_copy(prog: EngineProgram, plan: GroupPlan, cascade: Cascade, window: int, stride, c: int, copies: int,
+              streamed: set) -> None:
+    """Templates and edges of copy ``c`` of the group's program."""
+    tick = lambda x: int(round(float(x) * prog.ticks_per_cycle))  # noqa: E731
+    names = [_copy_name(f"{i}:{nm}", c, copies) for i, nm in enumerate(plan.task_name)]
     for t in range(plan.n_tasks):
         s = stride[int(plan.level[t])]
-        prog.task(names[t], plan.resources[int(plan.resource[t])], tick(plan.cycles[t]), lat=tick(plan.latency[t]),
-                  stride=s, offset=s - 1 if plan.phase[t] == 1 else 0)
+        res = plan.resources[int(plan.resource[t])]
+        prog.task(names[t], _copy_name(res, c, copies), tick(plan.cycles[t]), lat=tick(plan.latency[t]), stride=s,
+                  offset=s - 1 if plan.phase[t] == 1 else 0)
     stream_loads = {t for t in range(plan.n_tasks)
-                    if plan.kind[t] == LOAD and plan.task_name[t].split(" ", 1)[-1] in set(streamed)}
+                    if plan.kind[t] == LOAD and plan.task_name[t].split(" ", 1)[-1] in streamed}
     for t in range(plan.n_tasks):
         for d in plan.deps(t):
             prog.edge(names[int(d)], names[t], stream=int(d) in stream_loads and plan.kind[t] == COMPUTE)
-    produced = {e.name: e.output.tensor for e in cascade.einsums}
+    produced = {e.name: e.output.tensor for e in cascade.einsums} if len(plan.carry_src) else {}
     for s, d, dist in zip(plan.carry_src, plan.carry_dst, plan.carry_dist, strict=True):
         k = int(plan.level[d])
         rank = cascade.iterated[produced[plan.task_einsum[s]]]
@@ -79,14 +98,13 @@ def program_of(plan: GroupPlan, cascade: Cascade, window: int, *, streamed=(),
         # innermost tiles get `window` slots; outer tiles are double buffered (single when serial)
         depth = min(window, 2) if st > 1 else window
         if plan.kind[t] == LOAD:        # the slot of tile i is refilled by tile i + depth once its consumers are done
-            for c in range(plan.n_tasks):
-                if t in plan.deps(c):
-                    prog.edge(names[c], names[t], (depth - 1) * st + 1)
+            for u in range(plan.n_tasks):
+                if t in plan.deps(u):
+                    prog.edge(names[u], names[t], (depth - 1) * st + 1)
         elif plan.kind[t] == STORE:     # the producer refills the output tile once it has been written out
             for p in plan.deps(t):
                 if plan.kind[int(p)] == COMPUTE:
                     prog.edge(names[t], names[int(p)], (depth - 1) * st + 1)
-    return prog
 
 
 def simulate(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dict, *, exact: bool = False,
@@ -102,26 +120,28 @@ def simulate(workload: Cascade, arch: ArchSpec, mapping: MappingSpec, sizes: dic
     if not base.ok:
         return base
     try:
-        s = workload.bind({**dict(sizes), **{k: v for k, v in mapping.partitions.items() if k not in sizes}})
+        s = bind_sizes(workload, mapping, sizes)
         plans = lower(workload, s, arch, mapping)
     except (SpecError, Infeasible) as exc:   # evaluate accepted it: should not happen
         return Result.infeasible(str(exc))
-    runs: list[EngineRun] = [
-        run(program_of(p, workload, window_of(p, workload, arch, window_max), streamed=g.stream), exact=exact)
-        for p, g in zip(plans, mapping.groups, strict=True)]
+    progs = [program_of(p, workload, window_of(p, workload, arch, window_max), streamed=g.stream)
+             for p, g in zip(plans, mapping.groups, strict=True)]
+    runs: list[EngineRun] = [run(prog, exact=exact) for prog in progs]
     cycles = sum(r.cycles for r in runs)
     busy = {}
-    for p, r in zip(plans, runs, strict=True):
-        for i, name in enumerate(p.resources):
-            busy[name] = busy.get(name, 0.0) + r.busy_ticks[i] / r.ticks_per_cycle
+    for r, prog in zip(runs, progs, strict=True):
+        for i, name in enumerate(prog.resources):
+            unit = name.split("#")[0]
+            copies = sum(1 for x in prog.resources if x.split("#")[0] == unit)
+            busy[unit] = busy.get(unit, 0.0) + r.busy_ticks[i] / r.ticks_per_cycle / copies
     summary = dict(base.summary)
     summary["analytical_cycles"] = base.summary["cycles"]
     summary["cycles"] = cycles
     summary["latency_s"] = cycles / arch.clock_hz
     summary["dram_util"] = busy.get("dram", 0.0) / cycles if cycles else 0.0
     for u in arch.units:
-        pe_cycles = base.summary[f"util_{u.name}"] * u.pes * base.summary["cycles"]
-        summary[f"util_{u.name}"] = pe_cycles / (u.pes * cycles) if cycles else 0.0
+        pe_cycles = base.summary[f"util_{u.name}"] * u.pes * u.instances * base.summary["cycles"]
+        summary[f"util_{u.name}"] = pe_cycles / (u.pes * u.instances * cycles) if cycles else 0.0
         summary[f"busy_{u.name}"] = busy.get(u.name, 0.0) / cycles if cycles else 0.0
     summary["events"] = sum(r.stats["events"] for r in runs)
     summary["events_simulated"] = sum(r.stats["events_simulated"] for r in runs)

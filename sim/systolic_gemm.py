@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from einsim.arch.systolic import SystolicArraySpec
-from einsim.sim.kernels.systolic import COUNTERS, first_stream_cycle, os_kernel, ws_kernel
+from einsim.sim.kernels.systolic import COUNTERS, fold_lead, kernel_parameters, os_kernel, ws_kernel
 
 __all__ = ["GemmRun", "FoldPlan", "plan_folds", "assemble_output", "simulate_gemm", "scalesim_cycles"]
 
@@ -115,11 +115,13 @@ def plan_folds(spec: SystolicArraySpec, a: np.ndarray, b: np.ndarray) -> FoldPla
 
 @dataclass(frozen=True)
 class GemmRun:
-    """Result of :func:`simulate_gemm`. ``cycles`` is the cycle the last output is valid (see the kernel)."""
+    """Result of :func:`simulate_gemm`. ``cycles`` is the cycle the last output is valid (see the kernel), counted
+    from the cycle the first operand enters the array; ``first_output`` the cycle the first result is valid."""
 
     out: np.ndarray             # (M, N)
     out_cycle: np.ndarray       # (M, N) cycle each final output is valid
     cycles: int
+    first_output: int
     folds: int
     simulated_folds: int
     mode: str                   # "exact" | "fast"
@@ -137,24 +139,24 @@ def _run_kernel(spec, plan: FoldPlan, folds):
     """Run ``folds`` (indices into the plan) as one back-to-back sequence; outputs go to local slots."""
     folds = np.asarray(folds, dtype=np.int64)
     ru, cu = plan.rows_used[folds], plan.cols_used[folds]
+    ua = kernel_parameters(spec)
     if plan.dataflow == "os":
-        return os_kernel(spec.rows, spec.cols, spec.double_buffer, spec.drain == "shift", plan.stream,
-                         plan.fold_stream[folds], plan.top, plan.fold_top[folds], ru, cu)
+        return os_kernel(ua, plan.stream, plan.fold_stream[folds], plan.top, plan.fold_top[folds], ru, cu)
     slots, local = np.unique(plan.fold_out[folds], return_inverse=True)
-    return ws_kernel(spec.rows, spec.cols, spec.double_buffer, plan.stationary[folds], plan.stream,
-                     plan.fold_stream[folds], len(slots), local.astype(np.int64), ru, cu)
+    return ws_kernel(ua, plan.stationary[folds], plan.stream, plan.fold_stream[folds], len(slots),
+                     local.astype(np.int64), ru, cu)
 
 
 def assemble_output(spec, plan: FoldPlan, slots: np.ndarray, m: int, n: int) -> np.ndarray:
-    """Scatter accumulator slots back into the (M, N) result."""
+    """Scatter accumulator slots back into the (M, N) result (WS/IS slots past the stream's T steps are padding)."""
     R, C = spec.rows, spec.cols
     if plan.dataflow == "os":
         nn = math.ceil(n / C)
         nm = plan.n_out // nn
         full = slots.reshape(nm, nn, R, C).transpose(0, 2, 1, 3).reshape(nm * R, nn * C)
         return full[:m, :n]
-    t_len = slots.shape[1]
-    full = slots.transpose(1, 0, 2).reshape(t_len, plan.n_out * C)
+    t_len = plan.stream.shape[1]
+    full = slots[:, :t_len].transpose(1, 0, 2).reshape(t_len, plan.n_out * C)
     if plan.dataflow == "ws":
         return full[:, :n]
     return full[:, :m].T
@@ -184,11 +186,12 @@ def _counter_dict(values) -> dict:
 
 def _simulate_exact(spec, plan: FoldPlan, m: int, n: int) -> GemmRun:
     t0 = time.perf_counter()
-    slots, cycle_slots, _, total, counters = _run_kernel(spec, plan, np.arange(plan.folds))
+    slots, cycle_slots, _, total, counters, first = _run_kernel(spec, plan, np.arange(plan.folds))
     seconds = time.perf_counter() - t0
     return GemmRun(out=assemble_output(spec, plan, slots, m, n),
                    out_cycle=assemble_output(spec, plan, cycle_slots, m, n),
-                   cycles=int(total), folds=plan.folds, simulated_folds=plan.folds, mode="exact",
+                   cycles=int(total), first_output=int(first), folds=plan.folds, simulated_folds=plan.folds,
+                   mode="exact",
                    counters=_counter_dict(counters.sum(axis=0)), pe_cycles=spec.pes * int(total),
                    kernel_seconds=seconds)
 
@@ -305,7 +308,7 @@ def _simulate_folds(spec, a, b, dtype):
     simulated for it}, rows used and cols used per fold, seconds in all, seconds of the first compiled call).
     """
     t0 = time.perf_counter()
-    first_stream_cycle(spec.rows, True)  # the process's first compiled call: Numba's setup and cache loading
+    fold_lead(kernel_parameters(spec), True)  # the process's first compiled call: Numba's setup and cache loading
     load = time.perf_counter() - t0
     m, k, n = a.shape[0], a.shape[1], b.shape[1]
     (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
@@ -337,10 +340,12 @@ def _simulate_folds(spec, a, b, dtype):
 
 def _fold_cycles(spec, m: int, k: int, n: int, pair: FoldPlan, sequence) -> np.ndarray:
     """(M, N) cycle each output is valid: its slot's last fold start plus fold 1's (steady-state) output offsets."""
-    _, seq_cycle, starts, _, _ = sequence
+    _, seq_cycle, starts, _, _, _ = sequence
     period = int(starts[1] - starts[0])
     local = np.unique(pair.fold_out, return_inverse=True)[1]
-    offsets = seq_cycle[local[1]] - starts[1]          # WS/IS (T, C) of the slot, OS (R, C)
+    offsets = seq_cycle[local[1]] - starts[1]          # WS/IS (T_e, C) of the slot, OS (R, C)
+    if spec.dataflow != "os":
+        offsets = offsets[:pair.stream.shape[1]]       # the padded steps past T hold no output
     (eo, so), (ei, si) = _fold_grid(spec, m, k, n)
     n_inner = math.ceil(ei / si)
     out_cycle = np.empty((m, n), np.int64)
@@ -377,7 +382,7 @@ def _simulate_fast(spec, a, b, dtype) -> GemmRun:
         _slot_values(spec, ap, bp, out, dtype, slots.__next__)
         shared.result()
         (pair, sequence, runs, shapes, rows_used, cols_used, seconds, load), out_cycle = simulated.result()
-    seq_slots, _, starts, seq_total, seq_counters = sequence
+    seq_slots, _, starts, seq_total, seq_counters, first = sequence
     _check_simulated(pair, seq_slots, runs)
     n_folds = len(rows_used)
     total = int(seq_total) + (n_folds - 2) * int(starts[1] - starts[0])
@@ -387,8 +392,9 @@ def _simulate_fast(spec, a, b, dtype) -> GemmRun:
     for shape, f in shapes.items():
         count = int(np.count_nonzero(code == shape[0] * (max(spec.rows, spec.cols) + 1) + shape[1]))
         counters += count * (seq_counters[f] if f < 2 else runs[f][1][4][0])
-    return GemmRun(out=out, out_cycle=out_cycle, cycles=total, folds=n_folds, simulated_folds=2 + len(runs),
-                   mode="fast", counters=_counter_dict(counters), pe_cycles=pe_cycles, kernel_seconds=seconds,
+    return GemmRun(out=out, out_cycle=out_cycle, cycles=total, first_output=int(first), folds=n_folds,
+                   simulated_folds=2 + len(runs), mode="fast", counters=_counter_dict(counters), pe_cycles=pe_cycles,
+                   kernel_seconds=seconds,
                    load_seconds=load)
 
 
@@ -407,6 +413,7 @@ def _check_simulated(pair: FoldPlan, seq_slots, runs: dict) -> None:
     pairs = [(seq_slots[s], e) for s, e in expect.items()]
     pairs += [(run[0][0], _fold_product(single, 0)) for single, run in runs.values()]
     for got, want in pairs:
+        got = got[:want.shape[0]]  # WS/IS slots hold padded steps past T
         same = np.array_equal(got, want) if got.dtype.kind == "i" else np.allclose(got, want, rtol=1e-9, atol=1e-9)
         if not same:
             raise AssertionError("the cycle-level kernel and the per-fold products disagree")

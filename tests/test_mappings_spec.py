@@ -36,4 +36,4 @@ groups:
     assert "best_of: must be a non-empty list of tile sizes" in t
     assert "groups[0].loops[2]: must be a [rank, tile] pair like [P, 256], not 'M'" in t
     assert "groups[0].pipeline: must be one of serial, in_order, interleave, not 'sideways'" in t
-    assert "spatial.array2d.rowz: must be one of rows, cols, pes, not 'rowz' (did you mean 'rows'?)" in t
+    assert "spatial.array2d.rowz: must be one of rows, cols, pes, lanes, not 'rowz' (did you mean 'rows'?)" in t

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from systolic_strategies import micro_specs
 
 from einsim.arch.systolic import SystolicArraySpec, parse_systolic
 from einsim.sim.kernels import systolic as kernel
@@ -42,18 +43,18 @@ def test_float_values(R, C, M, K, N, dataflow, seed):
     np.testing.assert_allclose(run.out, a @ b, rtol=1e-12, atol=1e-12)
 
 
-@given(R=small, C=small, M=st.integers(1, 9), K=st.integers(1, 9), N=st.integers(1, 9),
-       dataflow=st.sampled_from(DATAFLOWS), double_buffer=st.booleans(), shift=st.booleans(), seed=st.integers(0, 99))
-def test_fast_mode_equals_exact(R, C, M, K, N, dataflow, double_buffer, shift, seed):
-    drain = "shift" if shift and dataflow == "os" else "in_place"
-    spec = SystolicArraySpec(rows=R, cols=C, dataflow=dataflow, double_buffer=double_buffer, drain=drain)
+@given(data=st.data(), R=small, C=small, M=st.integers(1, 9), K=st.integers(1, 9), N=st.integers(1, 9),
+       dataflow=st.sampled_from(DATAFLOWS), seed=st.integers(0, 99))
+def test_fast_mode_equals_exact(data, R, C, M, K, N, dataflow, seed):
+    spec = data.draw(micro_specs(dataflow, R, C))
     a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
     exact, fast = simulate_gemm(spec, a, b, exact=True), simulate_gemm(spec, a, b)
     assert exact.mode == "exact"
     assert fast.mode == ("fast" if exact.folds > 2 else "exact")
+    assert np.array_equal(exact.out, a @ b)
     assert np.array_equal(fast.out, exact.out)
     assert np.array_equal(fast.out_cycle, exact.out_cycle)
-    assert fast.cycles == exact.cycles
+    assert (fast.cycles, fast.first_output) == (exact.cycles, exact.first_output)
     assert fast.counters == exact.counters
 
 
@@ -84,19 +85,20 @@ def test_overlap_period_matches_onnxim_rule_in_steady_state():
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.float64])
-@pytest.mark.parametrize("double_buffer", [False, True])
-@given(R=small, C=small, T=small, F=st.integers(1, 4), shift=st.booleans(), seed=st.integers(0, 999))
-def test_kernel_matches_reference(dtype, double_buffer, R, C, T, F, shift, seed):
+@given(data=st.data(), R=small, C=small, T=small, F=st.integers(1, 4), seed=st.integers(0, 999))
+def test_kernel_matches_reference(dtype, data, R, C, T, F, seed):
     rng = np.random.default_rng(seed)
     ru, cu = rng.integers(1, R + 1, F), rng.integers(1, C + 1, F)
     stationary = rng.integers(-9, 9, (F, R, C)).astype(dtype)
     stream = rng.integers(-9, 9, (2, T, R)).astype(dtype)
     fold_stream, fold_out = rng.integers(0, 2, F), rng.integers(0, 2, F)
-    args = (R, C, double_buffer, stationary, stream, fold_stream, 2, fold_out, ru, cu)
+    ua = kernel.kernel_parameters(data.draw(micro_specs("ws", R, C)))
+    args = (ua, stationary, stream, fold_stream, 2, fold_out, ru, cu)
     for got, want in zip(kernel.ws_kernel(*args), reference.ws_kernel(*args), strict=True):
         assert np.array_equal(got, want)
     top = rng.standard_normal((2, T, C)).astype(dtype)
-    args = (R, C, double_buffer, shift, stream, fold_stream, top, fold_out, ru, cu)
+    ua = kernel.kernel_parameters(data.draw(micro_specs("os", R, C)))
+    args = (ua, stream, fold_stream, top, fold_out, ru, cu)
     for got, want in zip(kernel.os_kernel(*args), reference.os_kernel(*args), strict=True):
         assert np.array_equal(got, want)
 
@@ -120,8 +122,16 @@ def test_edge_folds_are_zero_padded_and_counted_as_used():
 def test_verilog_parameters_come_from_the_spec():
     spec = SystolicArraySpec(rows=4, cols=3, dataflow="is", double_buffer=True)
     assert spec.verilog_parameters() == {"ROWS": 4, "COLS": 3, "DATAFLOW": 1, "DOUBLE_BUF": 1, "DRAIN": 0,
-                                         "DATA_W": 8, "ACC_W": 32}
+                                         "MAC_LAT": 1, "ACC_LAT": 1, "SKEW": 0, "WLOAD": 1, "WPATH": 0,
+                                         "MIN_INT": 1, "DATA_W": 8, "ACC_W": 32}
     assert SystolicArraySpec(rows=2, cols=2, dataflow="os", drain="shift").verilog_parameters()["DRAIN"] == 1
+    spec = SystolicArraySpec(rows=2, cols=2, dataflow="os", drain="parallel", mac_latency=2, acc_latency=3,
+                             min_interval=4, skew="array")
+    assert {k: spec.verilog_parameters()[k] for k in ("DRAIN", "MAC_LAT", "ACC_LAT", "MIN_INT")} == \
+        {"DRAIN": 3, "MAC_LAT": 2, "ACC_LAT": 3, "MIN_INT": 4}
+    spec = SystolicArraySpec(rows=2, cols=2, skew="edge", weight_path="pipeline", weight_load_cycles=2)
+    assert {k: spec.verilog_parameters()[k] for k in ("SKEW", "WPATH", "WLOAD")} == {"SKEW": 1, "WPATH": 1,
+                                                                                     "WLOAD": 2}
 
 
 def test_parse_systolic_reports_every_error():
@@ -137,7 +147,8 @@ def test_parse_systolic_reports_every_error():
 def test_parse_systolic_checks_the_drain():
     errors = ErrorList("x.yaml")
     assert parse_systolic(errors, ("systolic",), {"rows": 4, "cols": 4, "dataflow": "os", "drain": "shfit"}) is None
-    assert "drain must be one of in_place, shift, not 'shfit' (did you mean 'shift'?)" in str(errors.issues[0])
+    assert "drain must be one of in_place, shift, shadow_shift, parallel, not 'shfit' (did you mean 'shift'?)" in \
+        str(errors.issues[0])
     errors = ErrorList("x.yaml")
     assert parse_systolic(errors, ("systolic",), {"rows": 4, "cols": 4, "dataflow": "ws", "drain": "shift"}) is None
     assert "drain must be in_place for dataflow ws" in str(errors.issues[0])
@@ -175,50 +186,77 @@ def test_mac_pe_kernel_matches_reference(n, acc_bits, seed):
             assert got[-1] == sum(int(a[t]) * int(b[t]) for t in range(s, n) if en[t])
 
 
-# ---------------------------------------------------------------- OS shift drain
+# ---------------------------------------------------------------- OS drains
 
 
-def shift_drain_cycles(R, C, K, folds, double_buffer):
+def shift_drain_cycles(R, C, K, folds, double_buffer, drain):
     """Closed form: a fold's last output (row 0 of column C-1) is valid 2R + C + K - 3 cycles after its first
-    stream step; folds start 2R + C + K - 3 apart with one accumulator bank, max(K, 2R - 2) apart with two."""
-    period = max(K, 2 * R - 2) if double_buffer else 2 * R + C + K - 3
+    stream step; without overlap folds start that far apart. With it: one bank (shift) max(K - 1 + R, 2R - 2)
+    apart, the next fold's rows following the column's shifts down; two banks (shadow_shift) max(K, 2R - 2)."""
+    if not double_buffer:
+        period = 2 * R + C + K - 3
+    elif drain == "shift":
+        period = max(K - 1 + R, 2 * R - 2)
+    else:
+        period = max(K, 2 * R - 2)
     return (2 * R + C + K - 3) + (folds - 1) * period
 
 
 @given(R=small, C=small, M=st.integers(1, 9), K=small, N=st.integers(1, 9), double_buffer=st.booleans(),
-       seed=st.integers(0, 99))
-def test_shift_drain_values_and_closed_form_cycles(R, C, M, K, N, double_buffer, seed):
+       drain=st.sampled_from(("shift", "shadow_shift")), seed=st.integers(0, 99))
+def test_shift_drain_values_and_closed_form_cycles(R, C, M, K, N, double_buffer, drain, seed):
     a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
-    spec = SystolicArraySpec(rows=R, cols=C, dataflow="os", double_buffer=double_buffer, drain="shift")
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow="os", double_buffer=double_buffer, drain=drain)
     run = simulate_gemm(spec, a, b, exact=True)
     in_place = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="os", double_buffer=double_buffer), a, b,
                              exact=True)
     assert np.array_equal(run.out, a @ b)
-    assert run.cycles == shift_drain_cycles(R, C, K, run.folds, double_buffer)
+    assert run.cycles == shift_drain_cycles(R, C, K, run.folds, double_buffer, drain)
     assert run.counters["macs"] == in_place.counters["macs"] == M * K * N
     assert run.counters["buf_writes"] == M * N
-    if not double_buffer:  # one bank: each fold takes R - 1 cycles longer than SCALE-Sim's in-place fold
+    if not double_buffer:  # each fold takes R - 1 cycles longer than SCALE-Sim's in-place fold
         assert in_place.cycles == scalesim_cycles(spec, M, K, N)
         assert run.cycles == in_place.cycles + run.folds * (R - 1)
 
 
-@given(R=small, C=small, K=small, seed=st.integers(0, 99))
-def test_shift_drain_outputs_leave_the_bottom_row_first(R, C, K, seed):
-    """One fold: column j's last row finishes at L = K + R + j - 2; row i is valid at the port in L + R - i."""
+@given(R=small, C=small, K=small, drain=st.sampled_from(("shift", "shadow_shift")), edge=st.booleans(),
+       seed=st.integers(0, 99))
+def test_shift_drain_outputs_leave_the_bottom_row_first(R, C, K, drain, edge, seed):
+    """One fold: column j's last row finishes at L = K + R + j - 2; row i is valid at the port in L + R - i; edge
+    skew buffers hold column j C - 1 - j cycles more, so a row of results leaves at once."""
     a, b = _ints(seed, (R, K)), _ints(seed + 1, (K, C))
-    run = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="os", drain="shift"), a, b, exact=True)
-    assert run.out_cycle.tolist() == [[K + 2 * R + j - 2 - i for j in range(C)] for i in range(R)]
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow="os", drain=drain, skew="edge" if edge else "array")
+    run = simulate_gemm(spec, a, b, exact=True)
+    assert run.out_cycle.tolist() == [[K + 2 * R + (C - 1 if edge else j) - 2 - i for j in range(C)]
+                                      for i in range(R)]
     in_place = simulate_gemm(SystolicArraySpec(rows=R, cols=C, dataflow="os"), a, b, exact=True)
-    assert (run.out_cycle - in_place.out_cycle).tolist() == [[2 * (R - 1 - i)] * C for i in range(R)]
+    if not edge:
+        assert (run.out_cycle - in_place.out_cycle).tolist() == [[2 * (R - 1 - i)] * C for i in range(R)]
+    assert run.first_output == K + R - 1 + (C - 1 if edge else 0) and in_place.first_output == K
+
+
+@given(R=small, C=small, M=st.integers(1, 9), K=small, N=st.integers(1, 9), double_buffer=st.booleans(),
+       seed=st.integers(0, 99))
+def test_parallel_drain_reads_every_pe_at_once(R, C, M, K, N, double_buffer, seed):
+    """Every output of a fold is read in the cycle its last PE is done; overlapped folds hold the output
+    registers until that read: R + C - 1 cycles apart at least."""
+    a, b = _ints(seed, (M, K)), _ints(seed + 1, (K, N))
+    spec = SystolicArraySpec(rows=R, cols=C, dataflow="os", drain="parallel", double_buffer=double_buffer)
+    run = simulate_gemm(spec, a, b, exact=True)
+    assert np.array_equal(run.out, a @ b)
+    period = max(K, R + C - 1) if double_buffer else R + C + K - 2
+    assert run.cycles == (R + C + K - 2) + (run.folds - 1) * period
+    assert np.unique(run.out_cycle[:min(M, R), :min(N, C)]).tolist() == [R + C + K - 2]
 
 
 def test_shift_drain_with_one_row_is_in_place():
     for double_buffer in (False, True):
         a, b = _ints(0, (3, 5)), _ints(1, (5, 7))
         kw = {"rows": 1, "cols": 3, "dataflow": "os", "double_buffer": double_buffer}
-        shift = simulate_gemm(SystolicArraySpec(**kw, drain="shift"), a, b, exact=True)
         in_place = simulate_gemm(SystolicArraySpec(**kw), a, b, exact=True)
-        assert shift.cycles == in_place.cycles and np.array_equal(shift.out_cycle, in_place.out_cycle)
+        for drain in ("shift", "shadow_shift"):
+            shift = simulate_gemm(SystolicArraySpec(**kw, drain=drain), a, b, exact=True)
+            assert shift.cycles == in_place.cycles and np.array_equal(shift.out_cycle, in_place.out_cycle)
 
 
 def test_shift_drain_two_banks_at_the_minimum_period():
@@ -229,10 +267,12 @@ def test_shift_drain_two_banks_at_the_minimum_period():
     rng = np.random.default_rng(3)
     left, top = rng.integers(-9, 9, (F, T, R)), rng.integers(-9, 9, (F, T, C))
     folds, full_r, full_c = np.arange(F), np.full(F, R), np.full(F, C)
-    out, _, starts, _, _ = kernel.os_kernel(R, C, True, True, left, folds, top, folds, full_r, full_c)
+    ua = kernel.kernel_parameters(SystolicArraySpec(rows=R, cols=C, dataflow="os", drain="shadow_shift",
+                                                    double_buffer=True))
+    out, _, starts, _, _, _ = kernel.os_kernel(ua, left, folds, top, folds, full_r, full_c)
     assert np.diff(starts).tolist() == [2 * R - 2] * (F - 1)
     assert np.array_equal(out, np.stack([left[f].T @ top[f] for f in range(F)]))
-    assert np.array_equal(out, reference_os(R, C, True, True, left, folds, top, folds, full_r, full_c)[0])
+    assert np.array_equal(out, reference_os(ua, left, folds, top, folds, full_r, full_c)[0])
 
 
 def test_cli_kernel_systolic_drain_option(capsys):
@@ -241,10 +281,10 @@ def test_cli_kernel_systolic_drain_option(capsys):
     from einsim.analysis.cli import main
 
     argv = ["kernel", "systolic", "--rows", "4", "--cols", "3", "--dataflow", "os", "--m", "9", "--k", "5", "--n", "7",
-            "--drain", "shift", "--overlap", "--json"]
+            "--drain", "shadow_shift", "--overlap", "--json"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["drain"] == "shift" and report["values_match_numpy"]
-    assert report["cycles"] == shift_drain_cycles(4, 3, 5, report["folds"], True)
+    assert report["drain"] == "shadow_shift" and report["values_match_numpy"]
+    assert report["cycles"] == shift_drain_cycles(4, 3, 5, report["folds"], True, "shadow_shift")
     assert main(argv[:7] + ["ws"] + argv[8:]) == 1  # drain applies to OS only
     assert "drain must be in_place for dataflow ws" in capsys.readouterr().err

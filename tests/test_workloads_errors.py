@@ -149,7 +149,7 @@ def mutated(draw):
     return text
 
 
-SIZES = {"B": 1, "H": 1, "M": 8, "P": 2, "E": 2, "F": 2, "M0": 4, "K": 3, "N": 2, "D": 2, "FF": 3}
+SIZES = {"B": 1, "H": 1, "G": 1, "R": 1, "M": 8, "P": 2, "E": 2, "F": 2, "M0": 4, "K": 3, "N": 2, "D": 2, "FF": 3}
 
 
 @given(mutated())

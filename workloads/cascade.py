@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Annotated
 
 import networkx as nx
+from pydantic import PlainValidator
 
 from . import operators
 from .errors import ErrorList, SpecError, SpecIssue
@@ -29,9 +31,11 @@ from .expr import (
     expr_reads,
     index_sizes,
     index_vars,
+    is_constant,
     parse_einsum_text,
 )
-from .yamlio import Doc, check_keys, doc_from_text, load_doc, suggest
+from .schema import Ident, Name, NonEmptyList, SpecModel, spec_fail, validate
+from .yamlio import Doc, doc_from_text, load_doc, suggest
 
 __all__ = ["Operand", "Einsum", "Cascade", "load_cascade", "cascade_from_text", "LIBRARY"]
 
@@ -191,8 +195,89 @@ class Cascade:
                                     f"or a sweep axis")
         if not errors:
             self._check_index_ranges(errors, out)
+            self._check_magnitudes(errors, out, given=sizes)
         errors.raise_if_any()
+        self._check_constants(out)
         return out
+
+    def _check_magnitudes(self, errors: ErrorList, sizes: dict[str, int], given) -> None:
+        """Every iteration space and tensor must be countable in 64-bit integers (the simulator's counters)."""
+        for e in self.einsums:
+            points = e.points(sizes)
+            if points > MAX_POINTS:
+                big = max(e.indices, key=lambda r: (r in given, sizes[r]))
+                errors.add((big,), f"Einsum {e.name} would have {points:.3g} points, more than {MAX_POINTS:.3g} "
+                                   f"(2**62, the simulator counts in 64-bit integers); use smaller sizes "
+                                   f"({' x '.join(f'{r}={sizes[r]}' for r in e.indices)})")
+                return
+
+    def _check_constants(self, sizes: Mapping[str, int]) -> None:
+        """A constant part of an Einsum (``1 / sqrt(E)``) must be a finite number for these sizes, and no Einsum may
+        divide by a constant zero."""
+        issues = []
+        for i, e in enumerate(self.einsums):
+            problem = _constant_problem(e.expr, sizes)
+            if problem:
+                named = _named_sizes(e.expr, sizes)
+                issues.append(SpecIssue(self.file, e.line, f"einsums[{i}]", f"{problem} in {e.text!r}"
+                                                                           + (f" for sizes {named}" if named else "")))
+        if issues:
+            raise SpecError(issues)
+
+
+#: the largest iteration space einsim evaluates: its counters are 64-bit integers
+MAX_POINTS = 2 ** 62
+
+
+def _constant(x, sizes):
+    """Value of a tensor-free expression as a float64 (nan/inf kept), with numpy's warnings silenced."""
+    import numpy as np
+
+    if isinstance(x, Num):
+        return np.float64(x.value)
+    if isinstance(x, Size):
+        return np.float64(sizes[x.rank])
+    with np.errstate(all="ignore"):
+        return np.float64(operators.map_op(x.op).fn(*(_constant(a, sizes) for a in x.args)))
+
+
+def _constant_problem(x, sizes) -> str | None:
+    """What is wrong with the constant parts of ``x``, or None: a nan or newly infinite constant, a division by 0."""
+    if not isinstance(x, Apply):
+        return None
+    if sizes is None and _named_sizes(x, {}, names_only=True):
+        return None   # checked once sizes are bound
+    if is_constant(x):
+        value = _constant(x, sizes)
+        args = [_constant(a, sizes) for a in x.args]
+        if math.isnan(value) and not any(math.isnan(a) for a in args):
+            return f"{x.op}({', '.join(f'{a:g}' for a in args)}) is not a number"
+        if math.isinf(value) and not any(math.isinf(a) for a in args):
+            return f"{x.op}({', '.join(f'{a:g}' for a in args)}) is infinite (too large, or a division by zero)"
+    if x.op == "div" and is_constant(x.args[1]) and _constant(x.args[1], sizes) == 0:
+        return "division by a constant 0"
+    for a in x.args:
+        problem = _constant_problem(a, sizes)
+        if problem:
+            return problem
+    return None
+
+
+def _named_sizes(x, sizes, names_only=False):
+    """``E=64, M=4096`` for the sizes an expression uses (``names_only``: the list of ranks)."""
+    names = []
+
+    def walk(y):
+        if isinstance(y, Size):
+            names.append(y.rank)
+        elif isinstance(y, Apply):
+            for a in y.args:
+                walk(a)
+
+    walk(x)
+    if names_only:
+        return names
+    return ", ".join(f"{r}={sizes[r]}" for r in dict.fromkeys(names))
 
 
 def _max_index(ix, sizes) -> int:
@@ -225,8 +310,31 @@ def _needed_ranks(c: Cascade) -> set[str]:
 
 
 # ----- loading -------------------------------------------------------------------------------------------------------
-_TOP_REQUIRED = ("name", "ranks", "tensors", "einsums")
-_TOP_OPTIONAL = ("description", "partitions", "init", "source")
+def _init_value(v):
+    if isinstance(v, str) and v.strip() in ("inf", "+inf", "-inf"):
+        return float(v)
+    if isinstance(v, int | float) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v)):
+        return float(v)
+    spec_fail("a number (or -inf/inf)", v)
+
+
+def _einsum_text(v):
+    if not isinstance(v, str):
+        spec_fail("an Einsum like 'OUT[i, j] = expression'", v)
+    return v
+
+
+class CascadeFile(SpecModel):
+    """The keys and types of a cascade file; the loader checks what the names refer to."""
+
+    name: Name
+    description: str = ""
+    source: str = ""
+    ranks: NonEmptyList[Ident]
+    partitions: dict[Ident, list[Ident]] | None = None
+    tensors: dict[Ident, list[Ident]]
+    init: dict[Ident, Annotated[float, PlainValidator(_init_value)]] | None = None
+    einsums: NonEmptyList[Annotated[str, PlainValidator(_einsum_text)]]
 
 
 def load_cascade(name_or_path) -> Cascade:
@@ -247,40 +355,25 @@ def cascade_from_text(text: str, file: str = "<string>") -> Cascade:
     return _from_doc(doc_from_text(text, file))
 
 
-def _ident_list(errors, path, value, what) -> list[str] | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.isidentifier() for v in value):
-        errors.add(path, f"{what} must be a list of names, not {value!r}")
-        return None
-    return value
-
-
 def _from_doc(doc: Doc) -> Cascade:
     errors = doc.errors()
-    data = doc.data
-    if not check_keys(errors, (), data, required=_TOP_REQUIRED, optional=_TOP_OPTIONAL):
-        if not isinstance(data, dict) or any(k not in data for k in _TOP_REQUIRED):
-            errors.raise_if_any()
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        errors.add(("name",), f"name must be a non-empty string, not {name!r}")
+    spec = validate(doc, CascadeFile, errors)
+    if spec is None:
+        errors.raise_if_any()
+    name = spec.name
 
     # ranks and partitions
-    ranks = _ident_list(errors, ("ranks",), data.get("ranks"), "ranks") or []
+    ranks = spec.ranks
     for i, r in enumerate(ranks):
         if not r[0].isupper():
             errors.add(("ranks", i), f"rank names start with a capital letter (indices are lowercase), not {r!r}")
         if ranks.count(r) > 1 and ranks.index(r) == i:
             errors.add(("ranks", i), f"rank {r!r} is declared twice")
     partitions: dict[str, tuple[str, ...]] = {}
-    raw_parts = data.get("partitions") or {}
-    if not isinstance(raw_parts, dict):
-        errors.add(("partitions",), f"partitions must map a rank to its sub-ranks (M: [M1, M0]), not {raw_parts!r}")
-        raw_parts = {}
-    for parent, parts in raw_parts.items():
-        parts = _ident_list(errors, ("partitions", parent), parts, f"partition of {parent}")
+    for parent, parts in (spec.partitions or {}).items():
         if parent not in ranks:
             errors.add(("partitions", parent), f"cannot partition undeclared rank {parent!r}; ranks: {ranks}")
-        elif parts is not None:
+        else:
             if len(parts) < 2:
                 errors.add(("partitions", parent), f"a partition needs at least two sub-ranks, not {parts!r}")
             clash = [p for p in parts if p in ranks or any(p in q for q in partitions.values())]
@@ -299,35 +392,16 @@ def _from_doc(doc: Doc) -> Cascade:
 
     # declared tensors and init
     tensors: dict[str, tuple[str, ...]] = {}
-    raw_tensors = data.get("tensors")
-    if not isinstance(raw_tensors, dict):
-        errors.add(("tensors",), f"tensors must map tensor names to their ranks (Q: [E, P]), not {raw_tensors!r}")
-        raw_tensors = {}
-    for t, trs in raw_tensors.items():
-        trs = _ident_list(errors, ("tensors", t), trs, f"ranks of tensor {t}")
-        if trs is None:
-            continue
+    for t, trs in spec.tensors.items():
         for r in trs:
             if r not in all_ranks:
                 errors.add(("tensors", t), f"tensor {t} uses undeclared rank {r!r}{suggest(r, all_ranks)}; "
                                            f"ranks: {', '.join(all_ranks)}")
-        tensors[str(t)] = tuple(trs)
-    init: dict[str, float] = {}
-    raw_init = data.get("init") or {}
-    if not isinstance(raw_init, dict):
-        errors.add(("init",), f"init must map iterated tensors to their initial value, not {raw_init!r}")
-        raw_init = {}
-    for t, v in raw_init.items():
-        try:
-            init[t] = float(v)
-        except (TypeError, ValueError):
-            errors.add(("init", t), f"initial value of {t} must be a number (or -inf/inf), not {v!r}")
+        tensors[t] = tuple(trs)
+    init: dict[str, float] = dict(spec.init or {})
+    raw_einsums = spec.einsums
 
     # Einsums: parse each
-    raw_einsums = data.get("einsums")
-    if not isinstance(raw_einsums, list) or not raw_einsums:
-        errors.add(("einsums",), f"einsums must be a non-empty list of 'OUT[..] = expr' strings, not {raw_einsums!r}")
-        raw_einsums = []
     parsed = []
     for i, text in enumerate(raw_einsums):
         try:
@@ -387,13 +461,16 @@ def _from_doc(doc: Doc) -> Cascade:
         errors.extend(local)
         if e is not None:
             einsums[e.name] = e
+            problem = _constant_problem(e.expr, None)
+            if problem:
+                errors.add(path, f"{problem} in {e.text!r}")
     errors.raise_if_any()
 
     # dependencies: a DAG once loop-carried reads are set aside
     order = _topological(errors, einsums, iterated, writer, doc)
     errors.raise_if_any()
     return Cascade(
-        name=name, description=str(data.get("description", "")), file=doc.file, ranks=tuple(ranks),
+        name=name, description=spec.description, file=doc.file, ranks=tuple(ranks),
         partitions=MappingProxyType(partitions), tensors=MappingProxyType(tensors), init=MappingProxyType(init),
         einsums=tuple(einsums[n] for n in order), all_tensor_ranks=MappingProxyType(all_tensor_ranks),
         iterated=MappingProxyType(iterated),

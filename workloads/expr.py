@@ -100,6 +100,9 @@ class Apply:
     args: tuple
 
 
+#: limits on one Einsum's text: longer or deeper expressions are refused with a message, never a RecursionError
+MAX_CHARS = 2000
+MAX_DEPTH = 64
 _LHS = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[([^\]]*)\]\s*$")
 _REDUCE = re.compile(r"^\s*([A-Za-z_]\w*)\s+over\s+([A-Za-z_][\w\s,]*?)\s+of\s(.*)$", re.S)
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -129,7 +132,14 @@ def _access(node: ast.Subscript) -> Access:
 
 def _value(node):
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return Num(float(node.value))
+        try:
+            value = float(node.value)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise ExprError("a number is too large for a 64-bit float (at most about 1.8e308); write inf for an "
+                            "infinite value")
+        return Num(value)
     if isinstance(node, ast.Name):
         if node.id == "inf":
             return Num(math.inf)
@@ -152,20 +162,46 @@ def _value(node):
                     f"operator calls")
 
 
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:36] + " ...")
+
+
 def _parse(text: str, what: str):
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ExprError(f"cannot parse {what} {text.strip()!r}: {exc.msg}") from None
+        raise ExprError(f"cannot parse {what} {_short(text.strip())}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExprError(f"{what} {_short(text.strip())} is nested too deeply to parse; split it into several "
+                        f"Einsums") from None
+    depth = _depth(tree)
+    if depth > MAX_DEPTH:
+        raise ExprError(f"{what} {_short(text.strip())} is nested {depth} levels deep, more than {MAX_DEPTH}; split "
+                        f"it into several Einsums")
+    return tree
+
+
+def _depth(tree) -> int:
+    """Depth of an ``ast`` tree, found without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def parse_einsum_text(text: str):
     """Split and parse ``OUT[..] = [op over r, s of] expr``; return (output Access, reduce name, over ranks, expr)."""
     if not isinstance(text, str) or "=" not in text:
         raise ExprError(f"an Einsum must look like 'OUT[i, j] = expression', not {text!r}")
+    if len(text) > MAX_CHARS:
+        raise ExprError(f"an Einsum must be at most {MAX_CHARS} characters, not {len(text)}; split it into several "
+                        f"Einsums")
     lhs, rhs = text.split("=", 1)
     if not _LHS.match(lhs):
-        raise ExprError(f"the left side must be one tensor with its indices like 'OUT[i, j]', not {lhs.strip()!r}")
+        raise ExprError(f"the left side must be one tensor with its indices like 'OUT[i, j]', not "
+                        f"{_short(lhs.strip())}")
     out = _parse(lhs, "left side")
     if not isinstance(out, ast.Subscript):
         raise ExprError(f"the left side must be a tensor like 'OUT[i, j]', not {lhs.strip()!r}")

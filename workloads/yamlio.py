@@ -33,33 +33,85 @@ class Doc:
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+#: limits that refuse YAML bombs: nesting deeper than MAX_DEPTH, or aliases expanding past MAX_VALUES values
+MAX_DEPTH = 64
+MAX_VALUES = 200_000
+MAX_CHARS = 4_000_000
 
 
-def _convert(node, path, lines, errors: ErrorList):
-    lines.setdefault(path, node.start_mark.line + 1)
+class _Bomb(Exception):
+    """The document is nested too deep, expands too far, or contains itself; message and line are for the user."""
+
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before composing (PyYAML's composer recurses once per level)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Bomb(event.start_mark.line + 1, f"YAML nested deeper than {MAX_DEPTH} levels; spec files are "
+                                                       f"a few levels deep: flatten this value")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+class _Walk:
+    """State of one conversion: lines by path, errors, values made so far, the nodes on the current branch."""
+
+    def __init__(self, lines, errors: ErrorList):
+        self.lines, self.errors, self.values, self.open = lines, errors, 0, set()
+
+
+def _convert(node, path, walk: _Walk):
+    line = node.start_mark.line + 1
+    walk.lines.setdefault(path, line)
+    walk.values += 1
+    if walk.values > MAX_VALUES:
+        raise _Bomb(line, f"YAML expands to more than {MAX_VALUES:,} values (aliases repeat their anchor's content: "
+                          f"a 'billion laughs' file); write the values out or use fewer aliases")
+    if len(path) > MAX_DEPTH:
+        raise _Bomb(line, f"YAML nested deeper than {MAX_DEPTH} levels once aliases are expanded; flatten this value")
     if node.tag not in _PLAIN_TAGS:
-        errors.add(path, f"YAML tag {node.tag!r} is not allowed: spec files hold plain data (strings, numbers, "
-                         f"lists, mappings)", line=node.start_mark.line + 1)
+        walk.errors.add(path, f"YAML tag {node.tag!r} is not allowed: spec files hold plain data (strings, numbers, "
+                              f"lists, mappings)", line=line)
         return None
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = yaml.SafeLoader.construct_object(_LOADER, key_node, deep=True) if not isinstance(
-                key_node, yaml.ScalarNode) else _scalar(key_node)
-            if isinstance(key, list):
-                key = tuple(key)
-            kpath = path + (key,)
-            if key in out:
-                errors.add(kpath, f"key {key!r} appears twice (lines {lines[kpath]} and "
-                                  f"{key_node.start_mark.line + 1}); a key must have one value",
-                           line=key_node.start_mark.line + 1)
-                continue
-            lines[kpath] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, kpath, lines, errors)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, path + (i,), lines, errors) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if id(node) in walk.open:
+        raise _Bomb(line, "recursive alias: this value contains itself (an alias inside its own anchor); spec files "
+                          "hold finite data")
+    walk.open.add(id(node))
+    try:
+        if isinstance(node, yaml.MappingNode):
+            return _mapping(node, path, walk)
+        return [_convert(item, path + (i,), walk) for i, item in enumerate(node.value)]
+    finally:
+        walk.open.discard(id(node))
+
+
+def _mapping(node, path, walk: _Walk) -> dict:
+    out = {}
+    for key_node, value_node in node.value:
+        kline = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            kind = "mapping" if isinstance(key_node, yaml.MappingNode) else "list"
+            walk.errors.add(path, f"a key must be a plain value (a name or a number), not a {kind}", line=kline)
+            continue
+        key = _scalar(key_node)
+        kpath = path + (key,)
+        if key in out:
+            walk.errors.add(kpath, f"key {key!r} appears twice (lines {walk.lines[kpath]} and {kline}); a key must "
+                                   f"have one value", line=kline)
+            continue
+        walk.lines[kpath] = kline
+        out[key] = _convert(value_node, kpath, walk)
+    return out
 
 
 class _Loader(yaml.SafeLoader):
@@ -70,13 +122,22 @@ _LOADER = _Loader("")
 
 
 def _scalar(node):
-    return _LOADER.construct_object(node, deep=True)
+    try:
+        return _LOADER.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts (sys.int_info)
+        raise _Bomb(node.start_mark.line + 1, f"cannot read value {node.value[:20]!r}...: {exc}") from None
 
 
 def doc_from_text(text: str, file: str = "<string>") -> Doc:
     """Parse YAML text safely (no object construction); raise SpecError on syntax errors or duplicate keys."""
+    if len(text) > MAX_CHARS:
+        raise SpecError([SpecIssue(file, None, "<file>", f"a spec file must be under {MAX_CHARS:,} characters, not "
+                                                         f"{len(text):,}")])
     try:
+        _check_depth(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except _Bomb as bomb:
+        raise SpecError([SpecIssue(file, bomb.line, "<yaml>", bomb.message)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -87,7 +148,9 @@ def doc_from_text(text: str, file: str = "<string>") -> Doc:
     if node is None:
         return Doc({}, {(): 1}, file)
     try:
-        data = _convert(node, (), lines, errors)
+        data = _convert(node, (), _Walk(lines, errors))
+    except _Bomb as bomb:
+        raise SpecError([SpecIssue(file, bomb.line, "<yaml>", bomb.message)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SpecError([SpecIssue(file, mark.line + 1 if mark else None, "<yaml>",

@@ -18,23 +18,24 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from einsim.arch.systolic import SystolicArraySpec
-from einsim.sim.kernels.systolic import os_kernel, ws_kernel
+from einsim.sim.kernels.systolic import kernel_parameters, os_kernel, ws_kernel
 from einsim.sim.systolic_gemm import assemble_output, plan_folds
 
 TOPLEVEL = "systolic_array"
-_RTL = Path(__file__).resolve().parents[2]
-SOURCES = [_RTL / "systolic_array" / "hdl" / "systolic_array.v", _RTL / "mac_pe" / "hdl" / "mac_pe.v"]
+_HDL = Path(__file__).resolve().parents[1] / "hdl"
+SOURCES = [_HDL / "systolic_array.v", _HDL / "ws_pe.v", _HDL / "os_pe.v", _HDL / "delay_line.v"]
 
 
-def _config(name, rows, cols, dataflow, double_buffer, m, k, n, *, drain="in_place", ops=2, seed=1):
-    spec = SystolicArraySpec(rows=rows, cols=cols, dataflow=dataflow, double_buffer=double_buffer, drain=drain)
+def _config(name, rows, cols, dataflow, double_buffer, m, k, n, *, ops=2, seed=1, **micro):
+    """A co-simulation: the spec (``micro`` = its micro-architecture keywords), a GEMM shape, back-to-back runs."""
+    spec = SystolicArraySpec(rows=rows, cols=cols, dataflow=dataflow, double_buffer=double_buffer, **micro)
     a, b = np.zeros((m, k), np.int64), np.zeros((k, n), np.int64)
     plan = plan_folds(spec, a, b)
     t_len = plan.stream.shape[1]
     top_words = plan.folds * (rows if dataflow != "os" else t_len)
     params = spec.verilog_parameters() | {"LDEPTH": plan.folds * t_len, "TDEPTH": top_words}
     return {"name": name, "parameters": params,
-            "spec": {"rows": rows, "cols": cols, "dataflow": dataflow, "double_buffer": double_buffer, "drain": drain},
+            "spec": {"rows": rows, "cols": cols, "dataflow": dataflow, "double_buffer": double_buffer} | micro,
             "m": m, "k": k, "n": n, "ops": ops, "seed": seed}
 
 
@@ -50,10 +51,21 @@ CONFIGS = [
     _config("os_8x8_db_m16k12n16", 8, 8, "os", True, 16, 12, 16, ops=1),
     _config("os_1x4_m3k3n6", 1, 4, "os", False, 3, 3, 6),
     _config("os_shift_4x3_m6k5n7", 4, 3, "os", False, 6, 5, 7, drain="shift"),
-    _config("os_shift_4x4_db_m9k3n6", 4, 4, "os", True, 9, 3, 6, drain="shift"),   # T = 3 < 2R - 2: drain-bound
-    _config("os_shift_3x5_db_m7k9n8", 3, 5, "os", True, 7, 9, 8, drain="shift"),   # T = 9 >= 2R - 2: compute-bound
+    _config("os_shadow_4x4_db_m9k3n6", 4, 4, "os", True, 9, 3, 6, drain="shadow_shift"),  # T = 3 < 2R - 2
+    _config("os_shadow_3x5_db_m7k9n8", 3, 5, "os", True, 7, 9, 8, drain="shadow_shift"),  # T = 9 >= 2R - 2
     _config("is_4x3_m6k5n4", 4, 3, "is", False, 6, 5, 4),
     _config("is_4x4_db_m9k8n10", 4, 4, "is", True, 9, 8, 10),
+    # micro-architecture variants (docs/systolic.md)
+    _config("ws_mac2_acc2_3x3_db_m5k7n4", 3, 3, "ws", True, 5, 7, 4, mac_latency=2, acc_latency=2),
+    _config("ws_edge_3x4_db_m6k5n7", 3, 4, "ws", True, 6, 5, 7, skew="edge"),
+    _config("ws_chain_wl2_3x3_db_m4k6n5", 3, 3, "ws", True, 4, 6, 5, weight_load_cycles=2),
+    _config("ws_onnxim_4x4_m3k9n6", 4, 4, "ws", True, 3, 9, 6, weight_path="pipeline", weight_load_cycles=2,
+            min_interval=4),  # the onnxim preset; T = 3 streams 4 steps
+    _config("is_mac3_min5_3x2_m4k5n3", 3, 2, "is", False, 4, 5, 3, mac_latency=3, min_interval=5),
+    _config("os_shift_4x4_db_m9k3n6", 4, 4, "os", True, 9, 3, 6, drain="shift"),  # one bank, overlapped
+    _config("os_parallel_3x4_db_m7k4n9", 3, 4, "os", True, 7, 4, 9, drain="parallel"),
+    _config("os_pipe_shadow_edge_3x3_db_m6k5n6", 3, 3, "os", True, 6, 5, 6, drain="shadow_shift", skew="edge",
+            mac_latency=2, acc_latency=2),
 ]
 
 
@@ -139,10 +151,11 @@ def check(spec: SystolicArraySpec, plan, events, done_cycle, a, b):
     n_folds = plan.folds
     folds = np.arange(n_folds, dtype=np.int64)
     problems = []
-    shift = spec.drain == "shift"
+    shift = spec.drain in ("shift", "shadow_shift")
+    ua = kernel_parameters(spec)
     if plan.dataflow == "os":
-        out, out_cycle, _, total, _ = os_kernel(R, C, spec.double_buffer, shift, plan.stream, plan.fold_stream,
-                                                plan.top, plan.fold_top, plan.rows_used, plan.cols_used)
+        out, out_cycle, _, total, _, _ = os_kernel(ua, plan.stream, plan.fold_stream, plan.top, plan.fold_top,
+                                                   plan.rows_used, plan.cols_used)
         if shift:  # port j = bottom of column j: every fold's rows in the order they leave
             order = {p: sorted((int(out_cycle[f, i, p]), f, i) for f in range(n_folds) for i in range(R))
                      for p in range(C)}
@@ -151,10 +164,10 @@ def check(spec: SystolicArraySpec, plan, events, done_cycle, a, b):
             expected = {p: [(int(out_cycle[f, p // C, p % C]), int(out[f, p // C, p % C])) for f in range(n_folds)]
                         for p in range(R * C)}
     else:  # one accumulator slot per fold: compare every fold's partial sums
-        out, out_cycle, _, total, _ = ws_kernel(R, C, spec.double_buffer, plan.stationary, plan.stream,
-                                                plan.fold_stream, n_folds, folds, plan.rows_used, plan.cols_used)
-        t_len = plan.stream.shape[1]
-        expected = {p: [(int(out_cycle[f, m, p]), int(out[f, m, p])) for f in range(n_folds) for m in range(t_len)]
+        out, out_cycle, _, total, _, _ = ws_kernel(ua, plan.stationary, plan.stream, plan.fold_stream, n_folds,
+                                                   folds, plan.rows_used, plan.cols_used)
+        steps = out.shape[1]  # the stream's steps, padded ones included: their results leave the array too
+        expected = {p: [(int(out_cycle[f, m, p]), int(out[f, m, p])) for f in range(n_folds) for m in range(steps)]
                     for p in range(C)}
     observed = {p: [] for p in expected}
     for cycle, port, value in events:
@@ -198,7 +211,7 @@ async def systolic_array_matches_kernel(dut):
     for _ in range(2):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
-    n_ports = spec.cols if spec.dataflow != "os" or spec.drain == "shift" else spec.rows * spec.cols
+    n_ports = spec.cols if spec.dataflow != "os" or spec.drain in ("shift", "shadow_shift") else spec.pes
     totals = [0, 0]
     ok, details = True, []
     for _ in range(config["ops"]):  # back-to-back GEMMs, new data each time

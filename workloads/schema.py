@@ -1,0 +1,304 @@
+"""One validation layer for every spec kind: a pydantic v2 model declares a file's keys, types and ranges; every
+violation in the file comes back at once as ``file:line key.path: must be Y, not X``.
+
+A loader declares its file as a :class:`SpecModel` (strict types, unknown keys forbidden) built from the project's
+field types below (:data:`PosInt`, :data:`PosNum`, :data:`Name`, ``Literal[...]`` for choices, ...), then calls
+:func:`check` on the :class:`~einsim.workloads.yamlio.Doc` before building any dataclass::
+
+    class Level(SpecModel):
+        name: Name
+        capacity_bytes: PosInt
+
+    spec = check(doc, Level)          # SpecError listing every issue; line numbers from the YAML nodes
+
+Semantic checks that need more than one value (a name that must refer to another entry) stay in the loader and run
+on the validated model. pydantic's messages are rewritten into the project's phrasing, with the choices of a
+``Literal`` listed and close matches suggested for unknown keys and choices.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import types
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
+
+from .errors import ErrorList, SpecError, SpecIssue, format_path
+from .yamlio import Doc, suggest
+
+__all__ = ["SpecModel", "check", "validate", "validate_data", "spec_fail", "show", "literal_choices", "PosInt",
+           "NonNegInt", "PosNum", "NonNegNum", "Name", "Ident", "NonEmptyList", "Number"]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec schema: strict types (no silent ``'1024'`` -> 1024), unknown keys are errors, frozen."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=False)
+
+
+# ----- the project's field types ---------------------------------------------------------------------------------
+def show(value) -> str:
+    """``repr`` of a found value, shortened for messages."""
+    text = repr(value)
+    if isinstance(value, dict):
+        text = f"a mapping {text}"
+    elif isinstance(value, list):
+        text = f"a list {text}"
+    return text if len(text) <= 60 else text[:56] + " ..." + text[-1]
+
+
+def spec_fail(expected: str, value, hint: str = ""):
+    """Raise the validation error ``must be {expected}, not {value}{hint}`` from inside a field validator."""
+    raise PydanticCustomError("spec", "{message}", {"message": f"must be {expected}, not {show(value)}{hint}",
+                                                     "expected": expected})
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v):
+    """A finite int/float; YAML 1.1 reads ``1e9`` (no dot) as a string, so such a numeric string counts too."""
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _validator(expected: str, ok: Callable[[Any], Any]) -> PlainValidator:
+    def run(v):
+        out = ok(v)
+        if out is None:
+            spec_fail(expected, v)
+        return out
+
+    return PlainValidator(run)
+
+
+PosInt = Annotated[int, _validator("a positive integer", lambda v: v if _is_int(v) and v > 0 else None)]
+NonNegInt = Annotated[int, _validator("an integer >= 0", lambda v: v if _is_int(v) and v >= 0 else None)]
+Number = Annotated[float, _validator("a finite number", _number)]
+PosNum = Annotated[float, _validator("a positive number", lambda v: n if (n := _number(v)) is not None and n > 0
+                                      else None)]
+NonNegNum = Annotated[float, _validator("a number >= 0", lambda v: n if (n := _number(v)) is not None and n >= 0
+                                         else None)]
+Name = Annotated[str, _validator("a non-empty string", lambda v: v if isinstance(v, str) and v.strip() else None)]
+Ident = Annotated[str, _validator("a name (letters, digits, _; not starting with a digit)",
+                                  lambda v: v if isinstance(v, str) and v.isidentifier() else None)]
+T = TypeVar("T")
+NonEmptyList = Annotated[list[T], Field(min_length=1)]
+
+
+# ----- validation ------------------------------------------------------------------------------------------------
+def check[M: BaseModel](doc: Doc, model: type[M], *, data=None, path: tuple = ()) -> M:
+    """Validate ``doc.data`` (or ``data`` at ``path`` of the doc) against ``model``; SpecError with all issues."""
+    return validate_data(doc.data if data is None else data, model, file=doc.file, line_of=doc.line, path=path)
+
+
+def validate[M: BaseModel](doc: Doc, model: type[M], errors: ErrorList, *, data=None, path: tuple = ()) -> M | None:
+    """Validate like :func:`check`, adding the issues to ``errors``. Returns the model when the file is usable for
+    the loader's semantic checks (valid, or wrong only by unknown keys, which are then set aside), else None."""
+    data = doc.data if data is None else data
+    try:
+        return validate_data(data, model, file=doc.file, line_of=doc.line, path=path)
+    except SpecError as exc:
+        errors.extend(exc)
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        extra = [e["loc"] for e in exc.errors() if e["type"] == "extra_forbidden"]
+        if len(extra) != exc.error_count():
+            return None
+    try:
+        return model.model_validate(_without(data, extra))
+    except ValidationError:
+        return None
+
+
+def _without(data, locs):
+    """A copy of ``data`` without the keys at ``locs`` (pydantic error locations)."""
+    drop = {tuple(loc) for loc in locs}
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            return {k: walk(v, path + (k,)) for k, v in value.items() if path + (k,) not in drop}
+        if isinstance(value, list):
+            return [walk(v, path + (i,)) for i, v in enumerate(value)]
+        return value
+
+    return walk(data, ())
+
+
+def validate_data[M: BaseModel](data, model: type[M], *, file: str,
+                                line_of: Callable[[tuple], int | None] | None = None, path: tuple = ()) -> M:
+    """Validate plain data against ``model``; SpecError listing each problem as ``file:line key.path: message``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        for p, message in _messages(exc.errors(include_url=False), data, model):
+            full = path + p
+            issues.append(SpecIssue(file, line_of(full) if line_of else None, format_path(full), message))
+        issues.sort(key=lambda i: i.line or 0)
+        raise SpecError(issues) from None
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
+    "bool_type": "true or false", "bool_parsing": "true or false", "string_type": "a string",
+    "list_type": "a list", "tuple_type": "a list", "set_type": "a list", "dict_type": "a mapping",
+    "model_type": "a mapping", "model_attributes_type": "a mapping", "none_required": "null",
+}
+
+
+def _data_path(loc, data, missing=False):
+    """(path into the data, index in ``loc`` of the first union tag or None): loc steps that are not keys or
+    indices of the data are pydantic's union-member tags and are skipped."""
+    path, cur, tag_at = [], data, None
+    for i, step in enumerate(loc):
+        if step == "[key]":
+            break
+        if isinstance(cur, dict) and step in cur:
+            path.append(step)
+            cur = cur[step]
+        elif isinstance(cur, list) and isinstance(step, int) and 0 <= step < len(cur):
+            path.append(step)
+            cur = cur[step]
+        elif missing and i == len(loc) - 1 and isinstance(cur, dict):
+            path.append(step)   # a missing key
+        elif tag_at is None:
+            tag_at = i
+    return tuple(path), tag_at
+
+
+def _messages(errors: list[dict], data, model) -> list[tuple[tuple, str]]:
+    """Turn pydantic's errors into (data path, message); union members' errors merged into one per value."""
+    plain, unions = [], {}
+    for err in errors:
+        path, tag_at = _data_path(err["loc"], data, missing=err["type"] == "missing")
+        if tag_at is None:
+            plain.append((path, err))
+        else:
+            site = tuple(err["loc"][:tag_at])
+            unions.setdefault(site, {}).setdefault(err["loc"][tag_at], []).append((path, err))
+    out = [_message(path, err, model) for path, err in plain]
+    for site, members in unions.items():
+        site_path = _data_path(site, data)[0]
+        deep = [errs for errs in members.values()
+                if any(p != site_path or e["type"] not in _TYPE_WORDS and e["type"] != "spec" for p, e in errs)]
+        if deep:   # the value has the shape of one member: report that member's problems
+            out += [_message(p, e, model) for p, e in deep[0]]
+        else:
+            words = []
+            for errs in members.values():
+                for _p, e in errs:
+                    w = e.get("ctx", {}).get("expected") if e["type"] == "spec" else _TYPE_WORDS[e["type"]]
+                    if w not in words:
+                        words.append(w)
+            value = next(iter(members.values()))[0][1]["input"]
+            out.append((site_path, f"must be {' or '.join(words)}, not {show(value)}"))
+    return out
+
+
+def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    loc = err["loc"]
+    if kind == "spec":
+        return path, ctx["message"]
+    if kind == "missing":
+        return path[:-1], f"missing required key {loc[-1]!r}"
+    if kind == "extra_forbidden":
+        keys = _keys_at(model, loc[:-1])
+        return path, (f"unknown key {loc[-1]!r}{suggest(loc[-1], keys)}; valid keys: {', '.join(keys)}"
+                      if keys else f"unknown key {loc[-1]!r}")
+    if loc and loc[-1] == "[key]":
+        return path, f"key {value!r} must be a string (a name), not {type(value).__name__}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        keys = _keys_at(model, loc) if kind != "dict_type" else []
+        return path, f"must be a mapping{' with keys ' + ', '.join(keys) if keys else ''}, not {show(value)}"
+    if kind in _TYPE_WORDS:
+        return path, f"must be {_TYPE_WORDS[kind]}, not {show(value)}"
+    if kind == "literal_error":
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", ctx.get("expected", ""))
+        return path, (f"must be one of {', '.join(choices)}, not {show(value)}"
+                      f"{suggest(value, choices) if isinstance(value, str) else ''}")
+    if kind == "union_tag_invalid":   # a discriminated union: the tag key names the member
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", ctx.get("expected_tags", ""))
+        tag = ctx.get("discriminator", "").strip("'")
+        return path + (tag,), (f"must be one of {', '.join(choices)}, not {show(ctx.get('tag'))}"
+                               f"{suggest(ctx.get('tag'), choices)}")
+    if kind == "union_tag_not_found":
+        return path, f"missing required key {ctx.get('discriminator', '').strip(chr(39))!r}"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        what = "a non-empty list" if n == 1 else f"a list of at least {n} items"
+        return path, f"must be {what}, not {show(value)}"
+    if kind == "too_long":
+        return path, f"must have at most {ctx.get('max_length')} items, not {len(value)}"
+    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return path, f"must be {bounds[kind]} {limit}, not {show(value)}"
+    if kind in ("value_error", "assertion_error"):
+        return path, re.sub(r"^(Value|Assertion) error, ", "", err["msg"])
+    msg = err["msg"]
+    return path, f"{msg[:1].lower()}{msg[1:]}, not {show(value)}"
+
+
+# ----- the model a loc points at (for the valid keys of a mapping) -----------------------------------------------
+def _strip(tp):
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _resolve(tp, loc):
+    for step in loc:
+        tp = _strip(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = {f.alias or n: f for n, f in tp.model_fields.items()}
+            if step in fields:
+                tp = fields[step].annotation
+        elif origin in (list, tuple, set, frozenset) or origin is typing.Sequence:
+            tp = typing.get_args(tp)[0] if typing.get_args(tp) else Any
+        elif origin is dict or origin is typing.Mapping:
+            tp = typing.get_args(tp)[1] if typing.get_args(tp) else Any
+        elif origin in (typing.Union, types.UnionType):
+            members = [m for m in typing.get_args(tp) if getattr(_strip(m), "__name__", None) == step
+                       or step in _tags(_strip(m))]
+            if members:
+                tp = members[0]
+    return _strip(tp)
+
+
+def _tags(tp) -> tuple:
+    """Values of the Literal fields of a model (a discriminated union names its member by one of them)."""
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return ()
+    return tuple(v for f in tp.model_fields.values() for v in literal_choices(f.annotation))
+
+
+def _keys_at(model, loc) -> list[str]:
+    tp = _resolve(model, loc)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+def literal_choices(tp) -> tuple:
+    """The values of a ``Literal[...]`` type (for messages and CLI choices)."""
+    tp = _strip(tp)
+    return typing.get_args(tp) if typing.get_origin(tp) is Literal else ()
