@@ -139,7 +139,8 @@ def pim_gemv_cycles(spec: DramSpec, rows: int, cols: int, *, row_buffers: int | 
 
     lay = GemvLayout(spec, rows, cols, segment)
     if not gwrite and lay.chunks > 1:
-        raise ValueError(f"gwrite=False needs cols <= {spec.row_elements}, not {cols}")
+        raise ValueError(f"gwrite=False needs the vector in one DRAM row (one chunk); this GEMV needs "
+                         f"{lay.chunks}")
     s = spec
     single = (row_buffers or s.row_buffers) == 1
     tc, trr, rtp, gw = s.t_comp, max(s.burst_cycles, s.tccd_l), s.trtp_l, s.gwrite_cycles

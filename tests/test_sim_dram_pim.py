@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from einsim.arch.dram import load_dram
@@ -35,7 +35,7 @@ def _gemv_run(s, rows, cols, *, row_buffers, segment=None, gwrite=True, policy=N
 
 SHAPES = [(32, 512, None, False), (32, 512, None, True), (8, 100, None, True), (64, 512, None, True),
           (32, 1024, None, True), (100, 1300, None, True), (32, 512, 128, True), (64, 1024, 64, True),
-          (32, 40, 16, False), (96, 700, 208, True)]
+          (32, 40, 8, False), (96, 700, 200, True), (40, 1500, 600, True)]
 
 
 @pytest.mark.parametrize("preset", ["hbm2-pim", "hbm-pim", "aim-like"])
@@ -50,12 +50,11 @@ def test_gemv_cycles_equal_the_closed_form(preset, row_buffers, rows, cols, segm
 
 @settings(max_examples=20, deadline=None)
 @given(rows=st.integers(1, 80), cols=st.integers(1, 1600),
-       segment=st.one_of(st.none(), st.integers(1, 20).map(lambda k: 16 * k)), gwrite=st.booleans(),
+       segment=st.one_of(st.none(), st.integers(1, 700)), gwrite=st.booleans(),
        row_buffers=st.sampled_from([1, 2]), tfaw=st.integers(8, 40), trcd=st.integers(5, 20), fill=st.integers(1, 8))
 def test_gemv_closed_form_on_random_shapes_and_timing(rows, cols, segment, gwrite, row_buffers, tfaw, trcd, fill):
     s = _one_channel("hbm2-pim", tfaw=tfaw, trcd=trcd, tras=max(34, trcd), pim_fill_cycles=fill)
-    if not gwrite:
-        cols = min(cols, s.row_elements)
+    assume(gwrite or pg.gemv_layout(s, rows, cols, segment).chunks == 1)
     _, run = _gemv_run(s, rows, cols, row_buffers=row_buffers, segment=segment, gwrite=gwrite)
     assert int(run.pim_done.max()) == dt.pim_gemv_cycles(s, rows, cols, row_buffers=row_buffers, segment=segment,
                                                           gwrite=gwrite)
@@ -204,7 +203,11 @@ def test_program_errors():
         pg.gemv_program(load_dram("hbm2-pim"), 0, 4)
     with pytest.raises(ValueError, match="has no PIM"):
         simulate_dram(s, pim=PimProgram.from_entries([(0, dc.COMPS_READRES, 0, 0, 0, 0, 1, 0, 0)]))
-    with pytest.raises(ValueError, match="segment must be a positive multiple of mac_lanes = 16"):
-        pg.gemv_program(load_dram("hbm2-pim"), 4, 64, segment=20)
-    with pytest.raises(ValueError, match="gwrite=False needs cols <= 512"):
+    with pytest.raises(ValueError, match="segment must be a positive integer"):
+        pg.gemv_program(load_dram("hbm2-pim"), 4, 64, segment=0)
+    lay = pg.gemv_layout(load_dram("hbm2-pim"), 4, 500, segment=100)  # padded to 112: 4 heads per 512-element row
+    assert lay.segments == [[7, 7, 7, 7], [7]]
+    lay = pg.gemv_layout(load_dram("hbm2-pim"), 4, 1300, segment=650)  # a head longer than a row: whole rows
+    assert lay.segments == [[32], [9], [32], [9]]
+    with pytest.raises(ValueError, match="gwrite=False needs the vector in one DRAM row"):
         dt.pim_gemv_cycles(load_dram("hbm2-pim"), 32, 1024, gwrite=False)
