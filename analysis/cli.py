@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "einsim.analysis.cli_report",
     "einsim.analysis.cli_kernel",
     "einsim.analysis.cli_rtl",
+    "einsim.analysis.cli_dram",
 )
 
 

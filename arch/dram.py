@@ -160,7 +160,7 @@ class DramSpec:
     @property
     def peak_bytes_per_s(self) -> float:
         """Data-bus peak of all channels: units x bus_width/8 x transfers_per_clock / tCK."""
-        return self.units * self.bus_width_bits / 8 * self.transfers_per_clock / (self.tck_ns * 1e-9)
+        return self.units * self.bus_width_bits / 8 * self.transfers_per_clock * 1e9 / self.tck_ns
 
     @property
     def has_energy(self) -> bool:
@@ -295,8 +295,9 @@ def _value_problem(kind: str, low, value) -> str | None:
 
 
 def _problems(sections: dict) -> list[tuple[tuple, str]]:
-    """Every problem of the section values (types, ranges, cross-field rules) as (key path, message)."""
-    out = []
+    """Every problem of the section values (types, ranges, cross-field rules) as (key path, message); a cross-field
+    rule is checked when all the fields it involves are valid on their own."""
+    out, bad = [], set()
     for key, table in _SECTIONS.items():
         values = sections.get(key)
         if not isinstance(values, dict):
@@ -306,28 +307,34 @@ def _problems(sections: dict) -> list[tuple[tuple, str]]:
                 problem = _value_problem(kind, low, values[field_name])
                 if problem:
                     out.append(((key, field_name), f"{field_name} {problem}"))
-    if out or not isinstance(sections.get("organization"), dict) or not isinstance(sections.get("timing"), dict):
+                    bad.add(field_name)
+    if not isinstance(sections.get("organization"), dict) or not isinstance(sections.get("timing"), dict):
         return out
     o, t, p = sections["organization"], sections["timing"], sections.get("pim")
-    if o["burst_length"] % o["transfers_per_clock"]:
+
+    def ok(*names):
+        return not bad & set(names)
+
+    if ok("burst_length", "transfers_per_clock") and o["burst_length"] % o["transfers_per_clock"]:
         out.append((("organization", "burst_length"), f"burst_length must be a multiple of transfers_per_clock = "
                                                       f"{o['transfers_per_clock']}, not {o['burst_length']!r}"))
-    burst_bytes = o["bus_width_bits"] * o["burst_length"] // 8
-    if o["row_buffer_bytes"] != o["columns"] * burst_bytes:
-        out.append((("organization", "row_buffer_bytes"),
-                    f"row_buffer_bytes must equal columns x bus_width_bits x burst_length / 8 = "
-                    f"{o['columns'] * burst_bytes}, not {o['row_buffer_bytes']!r}"))
+    if ok("bus_width_bits", "burst_length", "columns", "row_buffer_bytes"):
+        burst_bytes = o["bus_width_bits"] * o["burst_length"] // 8
+        if o["row_buffer_bytes"] != o["columns"] * burst_bytes:
+            out.append((("organization", "row_buffer_bytes"),
+                        f"row_buffer_bytes must equal columns x bus_width_bits x burst_length / 8 = "
+                        f"{o['columns'] * burst_bytes}, not {o['row_buffer_bytes']!r}"))
     m = o["address_mapping"]
-    parts = [m[i:i + 2] for i in range(0, len(m), 2)]
-    if len(m) != 12 or sorted(parts) != sorted(MAPPING_FIELDS):
+    parts = [m[i:i + 2] for i in range(0, len(m), 2)] if isinstance(m, str) else []
+    if ok("address_mapping") and (len(m) != 12 or sorted(parts) != sorted(MAPPING_FIELDS)):
         out.append((("organization", "address_mapping"),
                     f"address_mapping must list each of {', '.join(MAPPING_FIELDS)} once, most significant first "
                     f"(e.g. 'rorabgbachco'), not {m!r}"))
-    if t["trefi"] <= t["trfc"]:
+    if ok("trefi", "trfc") and t["trefi"] <= t["trfc"]:
         out.append((("timing", "trefi"), f"trefi must exceed trfc = {t['trfc']}, not {t['trefi']!r}"))
-    if t["tras"] < t["trcd"]:
+    if ok("tras", "trcd") and t["tras"] < t["trcd"]:
         out.append((("timing", "tras"), f"tras must be at least trcd = {t['trcd']}, not {t['tras']!r}"))
-    if isinstance(p, dict) and "mac_lanes" in p:
+    if isinstance(p, dict) and "mac_lanes" in p and ok("mac_lanes", "data_bits", "row_buffers", "row_buffer_bytes"):
         lanes, bits, bufs = p["mac_lanes"], p.get("data_bits", 16), p.get("row_buffers", 1)
         if bufs not in (1, 2):
             out.append((("pim", "row_buffers"), f"row_buffers must be 1 or 2, not {bufs!r}"))

@@ -290,6 +290,9 @@ def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: Pim
     else:
         out = _k.run_dram(*args)
     tr, done, cls, pim_done, pim_status, counters, active = out
+    if counters[:, 15].any():
+        raise RuntimeError(f"the DRAM controller stalled on channel(s) {np.nonzero(counters[:, 15])[0].tolist()}: "
+                           f"no command could ever issue again")
     latency = np.empty(len(requests), dtype=np.int64)
     latency[order] = done - requests.arrive[order]
     row_state = np.empty(len(requests), dtype=np.int64)

@@ -76,8 +76,11 @@ class ChannelChecker:
         self.pim_buffer = 1 if self.row_buffers == 2 else 0
         self.g = gap_table(spec)
         self.horizon = max(spec.trfc, spec.tfaw, spec.gwrite_cycles, spec.trc, self.g["wtp"],
-                           self.g["rtw_o"], self.g["fill"]) + 2
-        self.last: dict[tuple, tuple[int, int]] = {}     # (command, footprint) -> (cycle, index) of the latest
+                           self.g["rtw_o"], self.g["fill"]) + 2  # no gap is longer
+        # touch[command][unit] = (cycle, index) of the latest command of that kind touching the unit: a bank
+        # ("b", r, g, b), a bank group ("g", r, g), a rank ("r", r) or the channel ("c",)
+        self.touch: list[dict[tuple, tuple[int, int]]] = [{} for _ in range(10)]
+        self._gap_cache: dict[tuple, list[tuple[str, int]]] = {}
         self.acts: dict[int, list[tuple[int, int, int]]] = {}  # rank -> [(cycle, activations, index)]
         self.open: dict[tuple, int] = {}                 # (rank, bankgroup, bank, buffer) -> open row
         self.windows: list[tuple[int, int, int, int]] = []  # data bus: (start, end, rank or -1, index)
@@ -163,14 +166,51 @@ class ChannelChecker:
         return [(name, g[key]) for applies, rules in cases if applies for cond, name, key in rules if cond]
 
     # -- bounds ------------------------------------------------------------------------------------------------
+    _FLAGS = ((True, False, False, False), (False, True, False, False), (False, False, True, False),
+              (False, False, False, True))
+
+    def _flag_gaps(self, p: int, n: int, flag: int) -> list[tuple[str, int]]:
+        """Gaps from p to n that hold through one relation flag (same bank, same bank group, same rank, other
+        rank); every gap of _gaps depends on one flag, so the latest p with each flag bounds n."""
+        key = (p, n, flag)
+        if key not in self._gap_cache:
+            self._gap_cache[key] = self._gaps(p, n, self._FLAGS[flag])
+        return self._gap_cache[key]
+
+    def _latest(self, p: int, me: tuple, flag: int) -> tuple[int, int] | None:
+        """The latest command of kind p whose footprint relates to ``me`` through ``flag``."""
+        t = self.touch[p]
+        if me[0] == "c":
+            unit = ("c",) if flag < 3 or self.spec.ranks > 1 else None
+            return t.get(unit) if unit else None
+        if flag == 3:
+            best = None
+            for r in range(self.spec.ranks):
+                if r != me[1]:
+                    v = t.get(("r", r))
+                    if v is not None and (best is None or v[0] > best[0]):
+                        best = v
+            return best
+        if flag == 2 or me[0] == "r":
+            return t.get(("r", me[1]))
+        if flag == 1 or me[0] == "g":
+            return t.get(("g", me[1], me[2]))
+        return t.get(me)
+
     def bounds(self, cmd: int, r: int, g: int, b: int) -> list[tuple[str, int, int]]:
         """Every timing bound on issuing ``cmd`` here: (constraint, earliest legal cycle, index of the command that
         sets it), from the gaps, the activation window, the PIM filling time and the command bus."""
         me = _footprint(cmd, r, g, b)
         out = []
-        for (p, loc), (tp, ip) in self.last.items():
-            for name, gap in self._gaps(p, cmd, self._relation(loc, me)):
-                out.append((name, tp + gap, ip))
+        for p in range(10):
+            if not self.touch[p]:
+                continue
+            for flag in range(4):
+                gaps = self._flag_gaps(p, cmd, flag)
+                if gaps:
+                    last = self._latest(p, me, flag)
+                    if last is not None:
+                        out += [(name, last[0] + gap, last[1]) for name, gap in gaps]
         if cmd in _ACTIVATE:
             need = min(self.spec.banks_per_group, 4) if cmd == G_ACT else 1
             seen = 0
@@ -201,8 +241,8 @@ class ChannelChecker:
             return [(r, g, bb) for bb in range(s.banks_per_group)]
         return [(r, g, b)]
 
-    def state_problem(self, cmd: int, r: int, g: int, b: int, row: int) -> str | None:
-        """Why the row-buffer state forbids ``cmd`` here, or None."""
+    def state_problem(self, cmd: int, r: int, g: int, b: int, row: int, col: int = 0) -> str | None:
+        """Why the address or the row-buffer state forbids ``cmd`` here, or None."""
         s, buf, banks = self.spec, self.buffer(cmd), None
         if cmd not in (COMP, READRES) and not 0 <= r < s.ranks:
             return f"rank {r} out of range (ranks {s.ranks})"
@@ -212,6 +252,10 @@ class ChannelChecker:
             return f"bank {b} out of range ({s.banks_per_group} per group)"
         if cmd in (ACT, G_ACT) and not 0 <= row < s.rows:
             return f"row {row} out of range ({s.rows})"
+        if cmd in (RD, WR) and not 0 <= col < s.columns:
+            return f"column {col} out of range ({s.columns} bursts per row)"
+        if cmd == COMP and not 0 <= col < s.comps_per_row:
+            return f"column {col} out of range ({s.comps_per_row} COMP columns per row)"
         banks = self._banks(cmd, r, g, b)
         other = 1 - buf if self.row_buffers == 2 else None
         if cmd in _ACTIVATE:
@@ -237,7 +281,8 @@ class ChannelChecker:
         return None
 
     # -- one command -----------------------------------------------------------------------------------------
-    def problems(self, cmd: int, r: int, g: int, b: int, row: int, t: int, index: int) -> list[Violation]:
+    def problems(self, cmd: int, r: int, g: int, b: int, row: int, t: int, index: int,
+                 col: int = 0) -> list[Violation]:
         out = []
         name = COMMAND_NAMES[cmd]
         if self.prev is not None and t < self.prev[0]:
@@ -249,7 +294,7 @@ class ChannelChecker:
                                      message=f"command {index} ({name} at cycle {t}) violates {constraint} after "
                                              f"command {other}: legal from cycle {bound}, {bound - t} short"))
         out += self._bus_problems(cmd, r, t, index)
-        why = self.state_problem(cmd, r, g, b, row)
+        why = self.state_problem(cmd, r, g, b, row, col)
         if why:
             out.append(Violation(constraint="state", index=index, other=-1, cycles_short=0,
                                  message=f"command {index} ({name} at cycle {t}): {why}"))
@@ -281,8 +326,11 @@ class ChannelChecker:
 
     def record(self, cmd: int, r: int, g: int, b: int, row: int, t: int, index: int) -> None:
         """Apply a command: its row-buffer effect and its place in the timing history."""
-        self.last[(cmd, _footprint(cmd, r, g, b))] = (t, index)
         buf, banks = self.buffer(cmd), self._banks(cmd, r, g, b)
+        touched = self.touch[cmd]
+        for rr, gg, bb in banks:
+            touched[("b", rr, gg, bb)] = touched[("g", rr, gg)] = touched[("r", rr)] = (t, index)
+        touched[("c",)] = (t, index)
         if cmd in _ACTIVATE:
             for k in banks:
                 self.open[(*k, buf)] = row
@@ -301,9 +349,6 @@ class ChannelChecker:
         self._prune(t)
 
     def _prune(self, t: int) -> None:
-        old = t - self.horizon
-        if len(self.last) > 64:
-            self.last = {k: v for k, v in self.last.items() if v[0] >= old}
         for rank, acts in self.acts.items():
             if len(acts) > 8:
                 self.acts[rank] = [a for a in acts if a[0] > t - self.spec.tfaw - 1] or acts[-4:]
@@ -315,7 +360,7 @@ def check_trace(spec: DramSpec, trace, *, row_buffers: int | None = None, limit:
     """Every violation in ``trace`` (a mapping or object with the TRACE_COLUMNS arrays, in issue order per
     channel). ``limit`` stops after that many violations."""
     cols = {k: np.asarray(trace[k] if isinstance(trace, dict) else getattr(trace, k)) for k in
-            ("cycle", "command", "channel", "rank", "bankgroup", "bank", "row")}
+            ("cycle", "command", "channel", "rank", "bankgroup", "bank", "row", "column")}
     checkers: dict[int, ChannelChecker] = {}
     out: list[Violation] = []
     for i in range(len(cols["cycle"])):
@@ -323,7 +368,7 @@ def check_trace(spec: DramSpec, trace, *, row_buffers: int | None = None, limit:
         c = checkers.setdefault(ch, ChannelChecker(spec, row_buffers=row_buffers))
         args = (int(cols["command"][i]), int(cols["rank"][i]), int(cols["bankgroup"][i]), int(cols["bank"][i]),
                 int(cols["row"][i]), int(cols["cycle"][i]), i)
-        out += c.problems(*args)
+        out += c.problems(*args, col=int(cols["column"][i]))
         c.record(*args)
         if limit is not None and len(out) >= limit:
             return out[:limit]

@@ -56,7 +56,10 @@ def transfer_cycles(spec: DramSpec, nbytes: float, *, channels: int, pattern: st
     ``stream``: sequential bursts, one every burst_cycles per channel, after one closed-row latency. With several
     ranks per channel the controller refreshes a rank while the stream is in another one (refresh postponement),
     so refresh costs nothing; with one rank the channel loses tRFC every tREFI: x tREFI / (tREFI - tRFC).
-    ``random``: every burst opens a row: random_access_cycles per burst, tRFC / tREFI of the time lost to refresh.
+    ``random``: every burst opens a row: random_access_cycles per burst; each rank's refresh stalls the channel for
+    about tRFC (the queue fills with requests to the refreshing rank), ranks x tRFC every tREFI: the total is
+    divided by 1 - ranks tRFC / tREFI. (Measured with refresh_postpone = 0; an elastic controller defers
+    these refreshes by up to refresh_postpone intervals, so short random runs come out faster.)
     """
     if channels < 1 or channels > spec.units:
         raise ValueError(f"channels must be in [1, {spec.units}], not {channels!r}")
@@ -69,8 +72,8 @@ def transfer_cycles(spec: DramSpec, nbytes: float, *, channels: int, pattern: st
             data *= spec.trefi / (spec.trefi - spec.trfc)
         return read_latency_cycles(spec, "closed") + data
     if pattern == "random":
-        return read_latency_cycles(spec, "closed") + bursts * random_access_cycles(spec) * spec.trefi / (
-            spec.trefi - spec.trfc)
+        busy = read_latency_cycles(spec, "closed") + bursts * random_access_cycles(spec)
+        return busy / (1 - spec.ranks * spec.trfc / spec.trefi)
     raise ValueError(f"pattern must be 'stream' or 'random', not {pattern!r}")
 
 
@@ -136,7 +139,8 @@ def pim_gemv_cycles(spec: DramSpec, rows: int, cols: int, *, row_buffers: int | 
 
     lay = GemvLayout(spec, rows, cols, segment)
     if not gwrite and lay.chunks > 1:
-        raise ValueError(f"gwrite=False needs cols <= {spec.row_elements}, not {cols}")
+        raise ValueError(f"gwrite=False needs the vector in one DRAM row (one chunk); this GEMV needs "
+                         f"{lay.chunks}")
     s = spec
     single = (row_buffers or s.row_buffers) == 1
     tc, trr, rtp, gw = s.t_comp, max(s.burst_cycles, s.tccd_l), s.trtp_l, s.gwrite_cycles

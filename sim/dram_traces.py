@@ -3,7 +3,7 @@
 Patterns (all return sim.dram.DramRequests of burst-aligned byte addresses):
 
 - ``stream``: consecutive bursts from ``start``, all presented at cycle 0 (the controller takes them as fast as its
-  queues allow) or every ``interval`` cycles;
+  queues allow), every ``interval`` cycles, or ``rate`` requests per cycle (over the whole device);
 - ``random``: uniformly random bursts over the whole device;
 - ``strided``: every ``stride`` bytes;
 - ``row_hit``: one read at a time to one row of one bank (every read after the first finds its row open);
@@ -34,7 +34,12 @@ __all__ = ["PATTERNS", "stream", "random", "strided", "row_hit", "row_miss", "ge
 PATTERNS = ("stream", "random", "strided", "row_hit", "row_miss")
 
 
-def _arrivals(n: int, interval: int) -> np.ndarray:
+def _arrivals(n: int, interval: int, rate: float | None = None) -> np.ndarray:
+    """Arrival cycles: every ``interval`` cycles, or ``rate`` requests per cycle if given."""
+    if rate is not None:
+        if not rate > 0:
+            raise ValueError(f"rate must be a positive number of requests per cycle, not {rate!r}")
+        return np.floor(np.arange(n) / rate).astype(np.int64)
     return np.arange(n, dtype=np.int64) * interval
 
 
@@ -44,25 +49,26 @@ def _writes(rng, n: int, write_fraction: float) -> np.ndarray:
     return rng.random(n) < write_fraction if write_fraction else np.zeros(n, dtype=np.bool_)
 
 
-def stream(spec: DramSpec, n: int, *, start: int = 0, interval: int = 0, write_fraction: float = 0.0,
-           seed: int = 0) -> DramRequests:
+def stream(spec: DramSpec, n: int, *, start: int = 0, interval: int = 0, rate: float | None = None,
+           write_fraction: float = 0.0, seed: int = 0) -> DramRequests:
     addr = start + np.arange(n, dtype=np.int64) * spec.burst_bytes
-    return DramRequests(addr, _writes(np.random.default_rng(seed), n, write_fraction), _arrivals(n, interval))
+    return DramRequests(addr, _writes(np.random.default_rng(seed), n, write_fraction), _arrivals(n, interval, rate))
 
 
-def random(spec: DramSpec, n: int, *, interval: int = 0, write_fraction: float = 0.0, seed: int = 0) -> DramRequests:
+def random(spec: DramSpec, n: int, *, interval: int = 0, rate: float | None = None, write_fraction: float = 0.0,
+           seed: int = 0) -> DramRequests:
     rng = np.random.default_rng(seed)
     addr = rng.integers(0, spec.capacity_bytes // spec.burst_bytes, n, dtype=np.int64) * spec.burst_bytes
-    return DramRequests(addr, _writes(rng, n, write_fraction), _arrivals(n, interval))
+    return DramRequests(addr, _writes(rng, n, write_fraction), _arrivals(n, interval, rate))
 
 
-def strided(spec: DramSpec, n: int, stride: int, *, start: int = 0, interval: int = 0,
+def strided(spec: DramSpec, n: int, stride: int, *, start: int = 0, interval: int = 0, rate: float | None = None,
             write_fraction: float = 0.0, seed: int = 0) -> DramRequests:
     if stride < 1:
         raise ValueError(f"stride must be a positive number of bytes, not {stride!r}")
     addr = (start + np.arange(n, dtype=np.int64) * stride) % spec.capacity_bytes
     addr -= addr % spec.burst_bytes
-    return DramRequests(addr, _writes(np.random.default_rng(seed), n, write_fraction), _arrivals(n, interval))
+    return DramRequests(addr, _writes(np.random.default_rng(seed), n, write_fraction), _arrivals(n, interval, rate))
 
 
 def unloaded_interval(spec: DramSpec) -> int:

@@ -28,7 +28,13 @@ __all__ = ["GemvLayout", "gemv_layout", "gemv_program", "k_cache_program", "v_ca
 
 
 class GemvLayout:
-    """Chunks, tiles and per-chunk segment COMP counts of a rows x cols GEMV on ``spec``."""
+    """Chunks (DRAM rows per output row), tiles and per-chunk segment COMP counts of a rows x cols GEMV on ``spec``.
+
+    Without ``segment`` a row of ``cols`` elements fills DRAM rows of ``row_elements`` in order, one READRES per
+    chunk. With ``segment`` (elements per dot product, e.g. a head), each segment starts on a COMP column (its length
+    padded to a multiple of mac_lanes): ``row_elements // padded`` segments share a DRAM row; a segment longer than
+    a row spans whole rows of its own, one READRES (partial sum) per row.
+    """
 
     def __init__(self, spec: DramSpec, rows: int, cols: int, segment: int | None = None):
         if not spec.has_pim:
@@ -36,18 +42,24 @@ class GemvLayout:
         for name, v in (("rows", rows), ("cols", cols)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
-        if segment is not None and (not isinstance(segment, int) or segment < 1):
+        if segment is not None and (isinstance(segment, bool) or not isinstance(segment, int) or segment < 1):
             raise ValueError(f"segment must be a positive integer (elements per dot product), not {segment!r}")
         self.spec, self.rows, self.cols = spec, rows, cols
-        e = spec.row_elements
-        self.chunks = math.ceil(cols / e)
+        e, lanes = spec.row_elements, spec.mac_lanes
         self.tiles = math.ceil(rows / spec.banks_per_channel)
-        self.chunk_len = [min(e, cols - k * e) for k in range(self.chunks)]
-        self.segments = []  # per chunk: COMPs of each segment
-        for length in self.chunk_len:
-            seg = length if segment is None else min(segment, length)
-            n = math.ceil(length / seg)
-            self.segments.append([math.ceil(min(seg, length - s * seg) / spec.mac_lanes) for s in range(n)])
+        self.segments: list[list[int]] = []  # per chunk: COMPs of each segment (one READRES each)
+        if segment is None or segment >= cols:
+            lengths = [[min(e, cols - k * e)] for k in range(math.ceil(cols / e))]
+        else:
+            seg_lens = [min(segment, cols - i * segment) for i in range(math.ceil(cols / segment))]
+            padded = math.ceil(segment / lanes) * lanes
+            if padded <= e:
+                per_row = e // padded
+                lengths = [seg_lens[i:i + per_row] for i in range(0, len(seg_lens), per_row)]
+            else:
+                lengths = [[min(e, n - j * e)] for n in seg_lens for j in range(math.ceil(n / e))]
+        self.segments = [[math.ceil(n / lanes) for n in chunk] for chunk in lengths]
+        self.chunks = len(self.segments)
         if self.tiles * self.chunks + self.chunks > spec.rows:
             raise ValueError(f"a {rows} x {cols} GEMV needs {self.tiles * self.chunks} rows per bank plus "
                              f"{self.chunks} vector rows; a bank has {spec.rows}")
@@ -74,7 +86,8 @@ def gemv_program(spec: DramSpec, rows: int, cols: int, *, segment: int | None = 
 
     lay = GemvLayout(spec, rows, cols, segment)
     if not gwrite and lay.chunks > 1:
-        raise ValueError(f"gwrite=False needs cols <= {spec.row_elements} (one vector chunk), not {cols}")
+        raise ValueError(f"gwrite=False needs the vector in one DRAM row (one chunk); this GEMV needs "
+                             f"{lay.chunks}")
     vrow = spec.rows - lay.chunks if vector_row is None else vector_row
     rb = row_buffers or spec.row_buffers
     entries = []

@@ -17,7 +17,7 @@ def test_a_bench_import_loads_no_spec_machinery():
     code = ("import sys\n"
             "from einsim.sim.kernels.mac_pe import mac_pe_kernel\n"
             "from einsim.sim.systolic_gemm import assemble_output\n"
-            "from einsim.sim import pim_program, vector_program\n"
+            "from einsim.sim import dram, dram_timing, pim_gemv, vector_program\n"
             "heavy = {'pydantic', 'networkx', 'pandas', 'einsim.workloads.cascade'} & set(sys.modules)\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

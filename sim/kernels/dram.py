@@ -4,18 +4,21 @@ One call simulates every channel (channels never interact). Per channel the cont
 (``queue_size`` entries, requests enter in arrival order) and a PIM program (entries in order). In every cycle it
 issues at most one command, chosen in this priority:
 
-1. refresh of a rank whose tREFI deadline has passed (unless a PIM tile is in progress): close its open rows
-   (first legal in bank-group order; G_PRE for a bank group whose PIM buffers are open), then REF;
+1. refresh work of a rank owing more than ``refresh_postpone`` refreshes (urgent): close its open rows (first
+   legal in bank-group order; G_PRE for a bank group whose PIM buffers are open), then REF. A rank owing one
+   commits to refresh as soon as no request to it is queued (requests arriving then wait); unless urgent, its
+   refresh commands take only command slots nothing else wants (priority 4). No refresh starts during a PIM tile;
 2. the PIM program's head entry, in order: a raw command when legal; P_HEADER opens a tile (no command; admitted
-   only if no refresh is pending and the tile's estimated cycles fit before every rank's next refresh); a
-   COMPS_READRES first brings every bank's PIM buffer to the tile row (strictly in order: the needed precharges in
-   bank-group order, then the G_ACTs in bank-group order, bank group major, rank minor), then issues its COMPs and
-   its READRES; GWRITE_ROW opens its row (closing what is open) and issues the GWRITE;
+   only if no rank is committed to refresh and the tile's estimated cycles keep every rank within its refresh
+   postponement); a COMPS_READRES first brings every bank's PIM buffer to the tile row (strictly in order: the
+   needed precharges in bank-group order, then the G_ACTs in bank-group order, bank group major, rank minor),
+   then issues its COMPs and its READRES; GWRITE_ROW opens its row (closing what is open) and issues the GWRITE;
 3. DRAM requests: FR-FCFS (the oldest request whose column command is legal, else the oldest whose ACT or PRE is
    legal) or FCFS (only the oldest); a PRE that would close a row with queued hits waits until ``row_hit_cap``
-   hits were served since its ACT. Requests to a rank awaiting refresh wait; with one row buffer per bank every
-   request waits while a PIM tile is in progress; with two, requests to the tile's row wait;
-4. with the closed-page policy, a PRE for a bank whose last queued hit was served.
+   hits were served since its ACT. Requests to a rank committed to refresh wait; with one row buffer per bank
+   every request waits while a PIM tile is in progress; with two, requests to the tile's row wait;
+4. refresh work of a rank that is not urgent;
+5. with the closed-page policy, a PRE for a bank whose last queued hit was served.
 
 Timing rules are a table of (earlier command, later command, scope, gap) rows built by :func:`timing_rules`; on
 each issue the kernel raises "next legal cycle" entries of the bank, bank group, rank(s) or channel the scope
@@ -34,10 +37,10 @@ from ..dram_commands import ACT, COMP, G_ACT, G_PRE, GWRITE, PRE, RD, READRES, R
 __all__ = ["CFG_NAMES", "POLICY_NAMES", "COUNTER_NAMES", "SCOPES", "pack_config", "timing_rules", "run_dram"]
 
 CFG_NAMES = ("ranks", "bankgroups", "banks_per_group", "row_buffers", "cl", "cwl", "burst", "tfaw", "fill",
-             "trefi", "trfc", "gwrite")
+             "trefi", "trfc", "gwrite", "rows", "columns", "comps_per_row")
 POLICY_NAMES = ("closed_page", "fcfs", "queue_size", "row_hit_cap", "refresh", "refresh_postpone")
 COUNTER_NAMES = ("ACT", "PRE", "RD", "WR", "REF", "G_ACT", "G_PRE", "COMP", "READRES", "GWRITE", "cycles",
-                 "row_hits", "row_misses", "row_conflicts", "pim_errors")
+                 "row_hits", "row_misses", "row_conflicts", "pim_errors", "stalled")
 SCOPES = ("same_bank", "bank_group", "rank", "other_ranks", "channel")
 _SB, _BG, _RK, _OR, _CH = range(5)
 _NEG = -(1 << 40)
@@ -50,7 +53,8 @@ def pack_config(spec, row_buffers: int) -> np.ndarray:
     values = {"ranks": spec.ranks, "bankgroups": spec.bankgroups, "banks_per_group": spec.banks_per_group,
               "row_buffers": row_buffers, "cl": spec.cl, "cwl": spec.cwl, "burst": spec.burst_cycles,
               "tfaw": spec.tfaw, "fill": spec.pim_fill_cycles * spec.t_comp, "trefi": spec.trefi,
-              "trfc": spec.trfc, "gwrite": spec.gwrite_cycles}
+              "trfc": spec.trfc, "gwrite": spec.gwrite_cycles, "rows": spec.rows, "columns": spec.columns,
+              "comps_per_row": spec.comps_per_row}
     return np.array([values[k] for k in CFG_NAMES], dtype=np.int64)
 
 
@@ -75,8 +79,9 @@ def timing_rules(spec, row_buffers: int) -> tuple[np.ndarray, np.ndarray]:
 
     # row commands: the opened or closed buffer (the PIM buffer is the normal one when single)
     add(ACT, (RD, WR, GWRITE), _SB, spec.trcd)
-    add(ACT, (COMP, READRES, G_PRE), _SB, spec.trcd, single)
+    add(ACT, (COMP, READRES), _SB, spec.trcd, single)
     add(ACT, (PRE,), _SB, spec.tras)
+    add(ACT, (G_PRE,), _SB, spec.tras, single)
     add(G_ACT, (COMP, READRES), _SB, spec.trcd)
     add(G_ACT, (RD, WR, GWRITE), _SB, spec.trcd, single)
     add(G_ACT, (G_PRE,), _SB, spec.tras)
@@ -276,6 +281,44 @@ def _close_step(bi, open_row, open_pim, pb, cfg):
 
 
 @njit(cache=True, inline="always")
+def _refresh_step(urgent, t, pending, debt, postpone, open_row, open_pim, pb, T, cfg):
+    """The first legal refresh command (kind, rank, bank group, bank, next event) of a rank committed to refresh
+    whose urgency (owing more than ``postpone``) is ``urgent``: close its open rows (bank-group order, G_PRE for a
+    bank group whose PIM buffers are open), then REF. kind -1 if none is legal now."""
+    R, G, BPG = cfg[0], cfg[1], cfg[2]
+    nxt = _INF
+    for rr in range(R):
+        if not pending[rr] or (debt[rr] > postpone) != urgent:
+            continue
+        any_open = False
+        for gg in range(G):
+            gi = rr * G + gg
+            whole = (pb == 1 and open_row[gi * BPG, 1] >= 0) or (
+                pb == 0 and _bg_all_pim(gi, -1, open_row, open_pim, pb, BPG))
+            if whole:
+                any_open = True
+                e = _earliest(G_PRE, rr, gg, -1, T, cfg)
+                if e <= t:
+                    return G_PRE, rr, gg, -1, nxt
+                nxt = min(nxt, e)
+                if pb == 0:
+                    continue
+            for k in range(BPG):
+                if open_row[gi * BPG + k, 0] >= 0:
+                    any_open = True
+                    e = _earliest(PRE, rr, gg, k, T, cfg)
+                    if e <= t:
+                        return PRE, rr, gg, k, nxt
+                    nxt = min(nxt, e)
+        if not any_open:
+            e = _earliest(REF, rr, -1, -1, T, cfg)
+            if e <= t:
+                return REF, rr, -1, -1, nxt
+            nxt = min(nxt, e)
+    return -1, -1, -1, -1, nxt
+
+
+@njit(cache=True, inline="always")
 def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_next, open_row, open_pim, hitq,
                      hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP, cand_n, cand_s, cand_k, cand_q, cfg):
     """Bank bi's candidate commands into row ci0 of the cand_* arrays: its oldest read hit, oldest write hit and
@@ -291,7 +334,7 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
     if orow >= 0:
         if popen:
             close_kind = _close_step(bi, open_row, open_pim, pb, cfg)
-        elif hitq[bi] == 0 or hits_since[bi] >= CAP:
+        elif only_first or hitq[bi] == 0 or hits_since[bi] >= CAP:  # FCFS (only_first) never defers a PRE
             close_kind = PRE
     want_other = (orow >= 0 and close_kind >= 0 and (bn[bi] > hitq[bi] or only_first)) or orow < 0
     rd_s, wr_s, cl_s, act_s, gp_s = -1, -1, -1, -1, -1
@@ -343,9 +386,18 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
 
 
 @njit(cache=True)
-def _state_ok(kind, r, g, b, row, open_row, open_pim, pb, cfg):
-    """Row-buffer state rules of a raw command (the controller's own choices always meet them)."""
+def _state_ok(kind, r, g, b, row, col, open_row, open_pim, pb, cfg):
+    """Address ranges and row-buffer state rules of a raw command (the controller's own choices meet them)."""
     R, G, BPG = cfg[0], cfg[1], cfg[2]
+    wide = kind == COMP or kind == READRES
+    if (not wide and not 0 <= r < R) or (not wide and kind != REF and not 0 <= g < G):
+        return False
+    if (kind == ACT or kind == PRE or kind == RD or kind == WR or kind == GWRITE) and not 0 <= b < BPG:
+        return False
+    if (kind == ACT or kind == G_ACT) and not 0 <= row < cfg[12]:
+        return False
+    if ((kind == RD or kind == WR) and not 0 <= col < cfg[13]) or (kind == COMP and not 0 <= col < cfg[14]):
+        return False
     gi = r * G + g
     if kind == ACT:
         bi = gi * BPG + b
@@ -412,13 +464,13 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     NB, NG = R * G * BPG, R * G
     C = req_start.shape[0] - 1
     n_req, n_pim = req_arrive.shape[0], pim_kind.shape[0]
-    tr = np.empty((4 * n_req + 8 * n_pim + 1024, 8), dtype=np.int64)
+    tr = np.empty((n_req + 2 * n_pim + 1024, 8), dtype=np.int64)  # grows by doubling
     nt = 0
     req_done = np.full(n_req, -1, dtype=np.int64)
     req_class = np.full(n_req, -1, dtype=np.int64)
     pim_done = np.full(n_pim, -1, dtype=np.int64)
     pim_status = np.zeros(n_pim, dtype=np.int64)
-    counters = np.zeros((C, 15), dtype=np.int64)
+    counters = np.zeros((C, 16), dtype=np.int64)
     active = np.zeros((C, R), dtype=np.int64)
     gi_order = np.empty(NG, dtype=np.int64)
     for gg in range(G):
@@ -460,6 +512,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
         pending = np.zeros(R, dtype=np.bool_)  # committed to refresh: requests to the rank wait
         debt = np.zeros(R, dtype=np.int64)  # refreshes owed
         rank_q = np.zeros(R, dtype=np.int64)  # queued requests per rank
+        idle_since = np.zeros(R, dtype=np.int64)  # cycle the rank's last queued request was served (_BIG: busy)
+        owed_since = np.zeros(R, dtype=np.int64)  # cycle its oldest owed refresh fell due
         for rr in range(R):
             due[rr] = (rr + 1) * TREFI // R
         nr_next, r_end = req_start[c], req_start[c + 1]
@@ -493,57 +547,34 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                 dirty[bi] = True
                 bn[bi] += 1
                 rank_q[req_rank[q]] += 1
+                idle_since[req_rank[q]] = _BIG
                 if open_row[bi, 0] == req_row[q] and not open_pim[bi]:
                     hitq[bi] += 1
                     if req_write[q]:
                         hitq_w[bi] += 1
+            work_done = nr_next == r_end and qlen == 0 and pptr == p_end
+            owed = 0
             if refresh_on:
                 for rr in range(R):
                     while t >= due[rr]:
+                        if debt[rr] == 0:
+                            owed_since[rr] = due[rr]
                         debt[rr] += 1
                         due[rr] += TREFI
-                    if not pending[rr] and not tile_active and debt[rr] > 0 and (
-                            debt[rr] > POSTPONE or rank_q[rr] == 0):
+                    if not pending[rr] and not tile_active and debt[rr] > 0 and (debt[rr] > POSTPONE or work_done or (
+                            rank_q[rr] == 0 and (idle_since[rr] >= owed_since[rr] or t - idle_since[rr] >= TREFI))):
                         pending[rr] = True
-            if nr_next == r_end and qlen == 0 and pptr == p_end:
+                    owed += debt[rr]
+            if work_done and owed == 0:  # a run ends with its requests, its PIM program and the refreshes owed done
                 break
             nxt = _INF
+            consumed = False
             kind, kr, kg, kb, krow, kcol, src, sq = -1, -1, -1, -1, -1, -1, -1, -1
-            # 1. refresh
+            # 1. urgent refresh (a rank owing more than refresh_postpone refreshes)
             if refresh_on and not tile_active:
-                for rr in range(R):
-                    if not pending[rr] or kind >= 0:
-                        continue
-                    any_open = False
-                    for gg in range(G):
-                        if kind >= 0:
-                            break
-                        gi = rr * G + gg
-                        whole = (pb == 1 and open_row[gi * BPG, 1] >= 0) or (
-                            pb == 0 and _bg_all_pim(gi, -1, open_row, open_pim, pb, BPG))
-                        if whole:
-                            any_open = True
-                            e = _earliest(G_PRE, rr, gg, -1, T, cfg)
-                            if e <= t:
-                                kind, kr, kg, src = G_PRE, rr, gg, 0
-                                break
-                            nxt = min(nxt, e)
-                            if pb == 0:
-                                continue
-                        for k in range(BPG):
-                            if open_row[gi * BPG + k, 0] >= 0:
-                                any_open = True
-                                e = _earliest(PRE, rr, gg, k, T, cfg)
-                                if e <= t:
-                                    kind, kr, kg, kb, src = PRE, rr, gg, k, 0
-                                    break
-                                nxt = min(nxt, e)
-                    if kind < 0 and not any_open:
-                        e = _earliest(REF, rr, -1, -1, T, cfg)
-                        if e <= t:
-                            kind, kr, src = REF, rr, 0
-                        else:
-                            nxt = min(nxt, e)
+                kind, kr, kg, kb, e = _refresh_step(True, t, pending, debt, POSTPONE, open_row, open_pim, pb, T, cfg)
+                nxt = min(nxt, e)
+                src = 0
             # 2. the PIM program's head entry
             while kind < 0 and pptr < p_end:
                 if pim_arrive[pptr] > t:
@@ -574,7 +605,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         pim_status[pptr], pim_done[pptr] = 1, t
                         counters[c, 14] += 1
                         pptr += 1
-                        continue
+                        consumed = True
+                        break
                     step, gi, bk = _tile_step(gi_order, tile_row, open_row, open_pim, pb, cfg)
                     if step >= 0:
                         kind, kr, kg, kb, krow = step, gi // G, gi % G, bk, tile_row
@@ -595,12 +627,13 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                         kind = ACT
                 else:
                     kr, kg, kb, krow, kcol = pim_rank[pptr], pim_bg[pptr], pim_bank[pptr], pim_row[pptr], pim_arg[pptr]
-                    if not _state_ok(k, kr, kg, kb, krow, open_row, open_pim, pb, cfg):
+                    if not _state_ok(k, kr, kg, kb, krow, kcol, open_row, open_pim, pb, cfg):
                         pim_status[pptr], pim_done[pptr] = 1, t
                         counters[c, 14] += 1
                         pptr += 1
                         kind = -1
-                        continue
+                        consumed = True  # a malformed command still takes its command-bus cycle
+                        break
                     kind = k
                 e = _earliest(kind, kr, kg, kb, T, cfg)
                 if kind == READRES and first_comp + FILL > e:
@@ -611,6 +644,10 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     nxt = min(nxt, e)
                     kind = -1
                 break
+            if consumed:
+                end = max(end, t + 1)
+                t += 1
+                continue
             # 3. DRAM requests: the oldest ready column command, else the oldest ready ACT / PRE (the same choice as
             #    scanning the whole queue in age order). Each bank's candidates (its oldest read hit, write hit and
             #    non-hit) are cached until the bank's state or queue changes.
@@ -662,7 +699,13 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     q = slot_req[pick]
                     kind, kr, kg, kb, krow, kcol, src, sq = pk, req_rank[q], req_bg[q], req_bank[q], req_row[q], \
                         req_col[q], 2, pick
-            # 4. closed page: precharge a bank whose last queued hit was served
+            # 4. refresh of an idle rank that owes one (it waits for free command slots)
+            if kind < 0 and refresh_on and not tile_active:
+                kind, kr, kg, kb, e = _refresh_step(False, t, pending, debt, POSTPONE, open_row, open_pim, pb, T,
+                                                    cfg)
+                nxt = min(nxt, e)
+                src = 0
+            # 5. closed page: precharge a bank whose last queued hit was served
             if kind < 0 and closed_page:
                 for bi in range(NB):
                     if pre_wanted[bi] and hitq[bi] == 0 and open_row[bi, 0] >= 0 and not open_pim[bi]:
@@ -680,8 +723,10 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                 if refresh_on:
                     for rr in range(R):
                         nxt = min(nxt, due[rr])
+                        if debt[rr] > 0 and not pending[rr] and rank_q[rr] == 0:
+                            nxt = min(nxt, idle_since[rr] + TREFI)
                 if nxt >= _INF:
-                    counters[c, 14] += 1  # nothing can ever issue: a malformed program; stop this channel
+                    counters[c, 15] += 1  # nothing can ever issue again: stop this channel (never seen)
                     break
                 t = max(t + 1, nxt)
                 continue
@@ -752,6 +797,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
             elif kind == REF:
                 pending[kr] = False
                 debt[kr] -= 1
+                done_at = t + cfg[10]
             elif kind == COMP:
                 if first_comp == _NEG:
                     first_comp = t
@@ -800,6 +846,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                     bn[bi] -= 1
                     dirty[bi] = True
                     rank_q[kr] -= 1
+                    if rank_q[kr] == 0:
+                        idle_since[kr] = t
                     free[n_free] = sq
                     n_free += 1
                     qlen -= 1

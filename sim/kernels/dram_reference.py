@@ -35,6 +35,8 @@ class _Channel:
         self.pre_wanted = [False] * self.NB
         self.due = [(r + 1) * spec.trefi // self.R for r in range(self.R)]
         self.debt = [0] * self.R
+        self.owed_since = [0] * self.R      # cycle the oldest owed refresh fell due
+        self.idle_since = [0] * self.R      # cycle the rank's last queued request was served (None: busy)
         self.pending = [False] * self.R
         self.open_count = [0] * self.R
         self.open_since = [0] * self.R
@@ -83,8 +85,8 @@ class _Channel:
                 return G_ACT, gi, -1
         return None
 
-    def state_ok(self, kind, r, g, b, row):
-        return self.rules.state_problem(kind, r, g, b, row) is None
+    def state_ok(self, kind, r, g, b, row, col):
+        return self.rules.state_problem(kind, r, g, b, row, col) is None
 
 
 def run_dram(spec, row_buffers, policy, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write,
@@ -119,31 +121,48 @@ def _run_channel(ch, c, reqs, r_next, r_end, pims, p_ptr, p_end, trace, cnt, req
     arrive, rank, bg, bank, row_of, col_of, write = reqs
     kind_of, p_rank, p_bg, p_bank, p_row, p_arg, p_est, p_arrive = pims
     queue: list[int] = []
-    t = end = 0
+    t = end = last_issue = 0
+    stall_limit = 4 * (s.trefi + s.trfc + s.gwrite_cycles + s.trc + 1000)
     refresh, postpone = pol.refresh, pol.refresh_postpone
     while True:
         while r_next < r_end and len(queue) < pol.queue_size and arrive[r_next] <= t:
             queue.append(r_next)
+            ch.idle_since[int(rank[r_next])] = None
             r_next += 1
+        work_done = r_next == r_end and not queue and p_ptr == p_end
         if refresh:
             for r in range(ch.R):
                 while t >= ch.due[r]:
+                    if ch.debt[r] == 0:
+                        ch.owed_since[r] = ch.due[r]
                     ch.debt[r] += 1
                     ch.due[r] += s.trefi
-                idle = not any(rank[q] == r for q in queue)
-                if not ch.pending[r] and not ch.tile_active and ch.debt[r] > 0 and (ch.debt[r] > postpone or idle):
+                idle = ch.idle_since[r] is not None
+                # an idle rank refreshes if it went idle after the refresh fell due, or has been idle a whole tREFI
+                fresh = idle and (ch.idle_since[r] >= ch.owed_since[r] or t - ch.idle_since[r] >= s.trefi)
+                urgent_or_idle = ch.debt[r] > postpone or fresh or work_done
+                if not ch.pending[r] and not ch.tile_active and ch.debt[r] > 0 and urgent_or_idle:
                     ch.pending[r] = True
-        if r_next == r_end and not queue and p_ptr == p_end:
+        if work_done and not (refresh and any(ch.debt)):  # done: requests, PIM program and refreshes owed
             return end, t
-        choice = _refresh_choice(ch, t) if refresh and not ch.tile_active else None
+        choice = _refresh_choice(ch, t, True) if refresh and not ch.tile_active else None
         if choice is None and p_ptr < p_end:
             choice, p_ptr = _pim_choice(ch, t, p_ptr, p_end, pims, pim_done, pim_status, cnt)
         if choice is None and not (ch.single and ch.tile_active):
             choice = _request_choice(ch, t, queue, reqs)
+        if choice is None and refresh and not ch.tile_active:
+            choice = _refresh_choice(ch, t, False)
         if choice is None and pol.page == "closed":
             choice = _closed_page_choice(ch, t, queue, reqs)
         if choice is None:
             t = _next_cycle(ch, t, queue, r_next, r_end, arrive, p_ptr, p_end, p_arrive)
+            if t - max(last_issue, int(arrive[r_next - 1]) if r_next > 0 else 0) > stall_limit:
+                raise RuntimeError(f"reference controller stalled at cycle {t} (channel {c})")
+            continue
+        last_issue = t
+        if choice[0] == "error":
+            end = max(end, t + 1)
+            t += 1
             continue
         done_at, p_ptr = _issue(ch, c, t, choice, queue, reqs, pims, p_ptr, trace, cnt, req_done, req_class,
                                 pim_done)
@@ -158,6 +177,9 @@ def _next_cycle(ch, t, queue, r_next, r_end, arrive, p_ptr, p_end, p_arrive):
     if p_ptr < p_end and p_arrive[p_ptr] <= t:
         return t + 1
     events = [ch.due[r] for r in range(ch.R)] if ch.policy.refresh else []
+    if ch.policy.refresh:
+        events += [ch.idle_since[r] + ch.s.trefi for r in range(ch.R) if ch.debt[r] > 0 and not ch.pending[r]
+                   and ch.idle_since[r] is not None]
     if r_next < r_end:
         events.append(int(arrive[r_next]))
     if p_ptr < p_end:
@@ -165,9 +187,10 @@ def _next_cycle(ch, t, queue, r_next, r_end, arrive, p_ptr, p_end, p_arrive):
     return max(t + 1, min(events)) if events else t + 1
 
 
-def _refresh_choice(ch, t):
+def _refresh_choice(ch, t, urgent):
+    """Refresh work of a committed rank owing more than refresh_postpone (urgent) or not (done in idle slots)."""
     for r in range(ch.R):
-        if not ch.pending[r]:
+        if not ch.pending[r] or (ch.debt[r] > ch.policy.refresh_postpone) != urgent:
             continue
         any_open = False
         for g in range(ch.G):
@@ -216,11 +239,10 @@ def _pim_choice(ch, t, p_ptr, p_end, pims, pim_done, pim_status, cnt):
             p_ptr += 1
             continue
         if k == _COMPS_READRES:
-            if not ch.tile_active:
+            if not ch.tile_active:  # a malformed entry still takes its command-bus cycle
                 pim_status[p_ptr], pim_done[p_ptr] = 1, t
                 cnt[14] += 1
-                p_ptr += 1
-                continue
+                return ("error",), p_ptr + 1
             step = ch.tile_step()
             if step is not None:
                 kind, gi, b = step
@@ -243,11 +265,10 @@ def _pim_choice(ch, t, p_ptr, p_end, pims, pim_done, pim_status, cnt):
             cmd = (kind, r, g, b, row, -1)
         else:
             cmd = (k, int(p_rank[p_ptr]), int(p_bg[p_ptr]), int(p_bank[p_ptr]), int(p_row[p_ptr]), int(p_arg[p_ptr]))
-            if not ch.state_ok(k, cmd[1], cmd[2], cmd[3], cmd[4]):
+            if not ch.state_ok(k, cmd[1], cmd[2], cmd[3], cmd[4], cmd[5]):
                 pim_status[p_ptr], pim_done[p_ptr] = 1, t
                 cnt[14] += 1
-                p_ptr += 1
-                continue
+                return ("error",), p_ptr + 1
         if ch.legal(cmd[0], cmd[1], cmd[2], cmd[3], t):
             return ("pim", *cmd), p_ptr
         return None, p_ptr
@@ -267,6 +288,8 @@ def _request_need(ch, q, reqs, queue):
     if orow >= 0:
         if ch.open_pim[bi]:
             return ch.close_kind(bi), False
+        if ch.policy.scheduler == "fcfs":  # the oldest request goes first: nothing to defer a PRE for
+            return PRE, False
         hits = sum(1 for o in queue if ch.bank(int(rank[o]), int(bg[o]), int(bank[o])) == bi and row_of[o] == orow)
         if hits == 0 or ch.hits_since[bi] >= ch.policy.row_hit_cap:
             return PRE, False
@@ -354,6 +377,7 @@ def _issue(ch, c, t, choice, queue, reqs, pims, p_ptr, trace, cnt, req_done, req
     elif kind == REF:
         ch.pending[r] = False
         ch.debt[r] -= 1
+        done_at = t + s.trfc
     elif kind in (RD, READRES):
         done_at = t + s.cl + s.burst_cycles
     elif kind == WR:
@@ -372,6 +396,8 @@ def _issue(ch, c, t, choice, queue, reqs, pims, p_ptr, trace, cnt, req_done, req
             if ch.policy.page == "closed":
                 ch.pre_wanted[bi] = True
             queue.remove(q)
+            if not any(reqs[1][o] == r for o in queue):
+                ch.idle_since[r] = t
     elif src == "pim":
         k = int(pims[0][p_ptr])
         if k == _COMPS_READRES:

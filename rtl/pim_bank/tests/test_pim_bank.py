@@ -1,14 +1,19 @@
-"""cocotb bench of the PIM bank unit against the register-level kernel sim/kernels/pim_bank.py.
+"""cocotb bench of two PIM banks sharing a command and a data bus (pim_channel.v) against the command-level kernel.
 
-Driver: fills the cell array through the init port, then presents each command from its arrival cycle and holds it
-until accepted (recording issue cycle and error status). Monitor: records every READRES result with its cycle and
-the first idle cycle after the last issue. Checker: the kernel on the same stream; results, result cycles, issue
-cycles, statuses and total cycles must be equal. Config from EINSIM_COSIM_CONFIG, result to EINSIM_COSIM_RESULT.
+Stimulus: a raw command program on one channel of one rank with 2 banks (one bank group of two, or two of one),
+one or two row buffers per bank. Programs: a PIM GEMV issued by the kernel's own controller (its trace replayed as
+raw commands, each presented from the cycle the controller issued it), the same GEMV beside a DRAM request stream
+(dual row buffers: reads and writes to one buffer while COMPs use the other), and random protocol-correct
+sequences with errors and idle gaps, each command presented as early as allowed. Driver: fills the cell array,
+presents command i from its arrival cycle until accepted. Monitor: RD data and READRES results with their cycles,
+and the first idle cycle after the last command. Checker: the kernel (sim/kernels/dram.py) on the same raw program
+gives every command's issue cycle, every error, the data cycles and the total; numpy gives the values.
 Run standalone: ``python rtl/pim_bank/tests/test_pim_bank.py [config-name ...]``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -19,88 +24,244 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from einsim.arch.pim_bank import PimBankSpec
-from einsim.sim import pim_program as pp
-from einsim.sim.kernels.pim_bank import CMD_GWRITE
+from einsim.arch.dram import DramSpec, load_dram
+from einsim.sim import dram_commands as dc
+from einsim.sim import pim_gemv as pg
+from einsim.sim.dram import DramPolicy, PimProgram, simulate_dram
+from einsim.sim.dram_check import gap_table
+from einsim.sim.dram_traces import row_address
 
-TOPLEVEL = "pim_bank"
+TOPLEVEL = "pim_channel"
 HDL_DIR = Path(__file__).resolve().parents[1] / "hdl"
-SOURCES = [HDL_DIR / "pim_bank.v"]
-_FIELDS = ("rows", "row_bytes", "mac_lanes", "data_bits", "acc_bits", "t_rcd", "t_rp", "t_ras", "t_rtp", "t_ccd_s",
-           "t_ccd_l", "cl", "cwl", "burst_length", "mac_latency")
+SOURCES = [HDL_DIR / "pim_channel.v"]
+_DRAM_FIELDS = ("bankgroups", "banks_per_group", "rows", "columns", "bus_width_bits", "burst_length",
+                "row_buffer_bytes", "mac_lanes", "pim_data_bits", "row_buffers", "cl", "cwl", "trcd", "trp", "tras",
+                "trrd_s", "trrd_l", "twtr_s", "twtr_l", "tfaw", "twr", "tccd_s", "tccd_l", "trtp_l",
+                "pim_fill_cycles", "trtw")
 
 
-def _config(name: str, spec: PimBankSpec, **stimulus) -> dict:
-    return {"name": name, "parameters": spec.verilog_parameters(),
-            "spec": {k: getattr(spec, k) for k in _FIELDS}, **stimulus}
+def two_bank_spec(*, bankgroups: int, row_buffers: int, rows: int = 8, lanes: int = 4, **timing) -> DramSpec:
+    """A one-channel, one-rank, two-bank PIM device whose burst is one COMP word (lanes x 16 bits)."""
+    bits = lanes * 16
+    return dataclasses.replace(load_dram("hbm2-pim"), channels=1, ranks=1, bankgroups=bankgroups,
+                               banks_per_group=2 // bankgroups, rows=rows, columns=8, bus_width_bits=bits // 4,
+                               burst_length=4, row_buffer_bytes=8 * bits // 8, mac_lanes=lanes, row_buffers=row_buffers,
+                               **timing)
 
+
+def verilog_parameters(spec: DramSpec) -> dict[str, int]:
+    """Parameters of hdl/pim_channel.v: geometry and the minimum gaps of sim/dram_check.py (one rank)."""
+    g = gap_table(spec)
+    return {"N_BG": spec.bankgroups, "ROW_BUFFERS": spec.row_buffers, "N_ROWS": spec.rows, "N_COLS": spec.columns,
+            "LANES": spec.mac_lanes, "DATA_BITS": spec.pim_data_bits, "ACC_BITS": 48, "T_RCD": spec.trcd,
+            "T_RP": spec.trp, "T_RAS": spec.tras, "T_RRD_S": spec.trrd_s, "T_RRD_L": spec.trrd_l,
+            "T_FAW": spec.tfaw, "T_RTP": g["rtp"], "T_WTP": g["wtp"], "RR_S": g["rr_s"], "RR_L": g["rr_l"],
+            "RTW": g["rtw"], "WTR_S": g["wtr_s"], "WTR_L": g["wtr_l"], "T_RR": g["t_rr"], "RTP_RP": g["rtp_rp"],
+            "GW": g["gw"], "FILL": g["fill"], "CL": spec.cl, "CWL": spec.cwl, "BURST": spec.burst_cycles}
+
+
+def _config(name: str, spec: DramSpec, **stimulus) -> dict:
+    return {"name": name, "parameters": verilog_parameters(spec),
+            "spec": {k: getattr(spec, k) for k in _DRAM_FIELDS}, **stimulus}
+
+
+_FAST = {"trcd": 5, "trp": 4, "tras": 9, "tfaw": 12, "trrd_s": 2, "trrd_l": 3, "cl": 4, "cwl": 2, "twr": 3,
+         "trtp_l": 3, "twtr_s": 2, "twtr_l": 3}
 
 CONFIGS: list[dict] = [
-    _config("neupims-1KB-gemv8", PimBankSpec(rows=8), program="gemv", n_out=8, columns=32, seed=11),
-    _config("row128B-fast-gemv6", PimBankSpec(rows=6, row_bytes=128, mac_lanes=8, t_rcd=3, t_rp=3, t_ras=8,
-                                              t_rtp=2, cl=3, cwl=2), program="gemv", n_out=6, columns=8, seed=12),
-    _config("random-gaps-errors", PimBankSpec(rows=4, row_bytes=256, mac_lanes=4, t_rcd=5, t_ras=12, cl=4),
-            program="random", n_cmds=160, gap_prob=0.25, error_prob=0.08, seed=13),
-    _config("int8-acc20-wrap", PimBankSpec(rows=4, row_bytes=512, data_bits=8, acc_bits=20), program="gemv",
-            n_out=4, columns=32, seed=14),
-    _config("tras-bound-partial-row", PimBankSpec(rows=5, row_bytes=512, t_ras=60, t_ccd_l=4, cl=20, mac_latency=5,
-                                                  burst_length=8), program="gemv", n_out=5, columns=6, seed=15),
+    _config("gemv-dual-1bg", two_bank_spec(bankgroups=1, row_buffers=2, rows=16), program="gemv", rows=6, cols=96,
+            seed=21),
+    _config("gemv-single-2bg", two_bank_spec(bankgroups=2, row_buffers=1, rows=16), program="gemv", rows=4, cols=64,
+            seed=22),
+    _config("gemv-beside-dram-dual", two_bank_spec(bankgroups=2, row_buffers=2, rows=16, **_FAST), program="mixed",
+            rows=4, cols=64, n_requests=40, seed=23),
+    _config("random-dual-1bg", two_bank_spec(bankgroups=1, row_buffers=2, **_FAST, tccd_l=3, pim_fill_cycles=2),
+            program="random", n_cmds=140, gap_prob=0.2, error_prob=0.06, seed=24),
+    _config("random-single-2bg", two_bank_spec(bankgroups=2, row_buffers=1, **_FAST), program="random",
+            n_cmds=140, gap_prob=0.2, error_prob=0.06, seed=25),
 ]
 
 
-def stimulus(config: dict) -> tuple[PimBankSpec, pp.PimProgram, np.ndarray, np.ndarray]:
-    """(spec, command stream, GWRITE data [n_gwrite, lanes], cell array [rows, row elements]) of a config."""
-    spec = PimBankSpec(**config["spec"])
+def _trace_program(run) -> PimProgram:
+    """The kernel's issued trace as raw commands, each arriving at the cycle it was issued."""
+    t = run.trace
+    col = np.where(np.isin(t["command"], (dc.RD, dc.WR, dc.COMP)), t["column"], 0)
+    return PimProgram(channel=t["channel"], kind=t["command"], rank=np.maximum(t["rank"], 0),
+                      bankgroup=np.maximum(t["bankgroup"], 0), bank=np.maximum(t["bank"], 0), row=t["row"],
+                      arg=col, est=np.zeros_like(col), arrive=t["cycle"])
+
+
+def random_program(rng, spec: DramSpec, n: int, gap_prob: float, error_prob: float) -> PimProgram:
+    """Mostly protocol-correct random commands over the two banks (and their bank groups), some malformed."""
+    nbg, bpg, pb = spec.bankgroups, spec.banks_per_group, 1 if spec.row_buffers == 2 else 0
+    open_ = {}  # (bank flat, buffer) -> row
+    out = []
+
+    def bank_of(b):
+        return b // bpg, b % bpg
+
+    while len(out) < n:
+        u, b = rng.random(), int(rng.integers(2))
+        g, k = bank_of(b)
+        row = int(rng.integers(spec.rows))
+        if u < error_prob:  # something the protocol forbids
+            bad = [(dc.PRE, g, k, 0, 0)] if (b, 0) not in open_ else [(dc.ACT, g, k, row, 0)]
+            out += bad
+            continue
+        pim_all = all((x, pb) in open_ for x in range(2)) and len({open_[(x, pb)] for x in range(2)}) == 1
+        choice = rng.random()
+        if pim_all and choice < 0.35:
+            out.append((dc.COMP, 0, 0, open_[(0, pb)], int(rng.integers(spec.columns))))
+            if rng.random() < 0.3:
+                out.append((dc.READRES, 0, 0, open_[(0, pb)], 0))
+        elif choice < 0.55:  # a bank-group PIM row
+            gg = int(rng.integers(nbg))
+            banks = [x for x in range(2) if x // bpg == gg]
+            if all((x, pb) in open_ for x in banks):
+                out.append((dc.G_PRE, gg, 0, 0, 0))
+                for x in banks:
+                    open_.pop((x, pb))
+            elif not any((x, pb) in open_ for x in banks):
+                pim_row = next((open_[(x, pb)] for x in range(2) if (x, pb) in open_), row)
+                if pb == 0 or not any(open_.get((x, 0)) == pim_row for x in banks):
+                    out.append((dc.G_ACT, gg, 0, pim_row, 0))
+                    for x in banks:
+                        open_[(x, pb)] = pim_row
+        elif (b, 0) in open_:
+            r0 = open_[(b, 0)]
+            if choice < 0.8:
+                out.append((dc.RD if rng.random() < 0.6 else dc.WR, g, k, r0, int(rng.integers(spec.columns))))
+            elif choice < 0.85:
+                out.append((dc.GWRITE, g, k, r0, 0))
+            else:
+                out.append((dc.PRE, g, k, 0, 0))
+                open_.pop((b, 0))
+        elif pb == 1 or (b, 0) not in open_:
+            if not (pb == 1 and open_.get((b, 1)) == row):
+                out.append((dc.ACT, g, k, row, 0))
+                open_[(b, 0)] = row
+    gaps = np.where(rng.random(len(out)) < gap_prob, rng.integers(1, 30, size=len(out)), 0)
+    arrive = np.maximum.accumulate(np.where(gaps > 0, np.cumsum(gaps) + np.arange(len(out)), 0))
+    return PimProgram.from_entries([(0, kind, 0, g, k, r, c, 0, int(a))
+                                    for (kind, g, k, r, c), a in zip(out, arrive)])
+
+
+def stimulus(config: dict) -> tuple[DramSpec, PimProgram, np.ndarray]:
+    """(spec, raw program, cell array [2 banks, rows, columns, lanes]) of a config."""
+    spec = dataclasses.replace(load_dram("hbm2-pim"), channels=1, ranks=1, **config["spec"])
     rng = np.random.default_rng(config["seed"])
-    lim = 1 << (spec.data_bits - 1)
-    memory = rng.integers(-lim, lim, size=(spec.rows, spec.row_elements))
+    cells = rng.integers(-(1 << 15), 1 << 15, size=(2, spec.rows, spec.columns, spec.mac_lanes))
+    policy = DramPolicy(refresh=False)
     if config["program"] == "gemv":
-        prog = pp.gemv_program(config["n_out"], config["columns"])
+        run = simulate_dram(spec, pim=pg.gemv_program(spec, config["rows"], config["cols"]), policy=policy)
+        prog = _trace_program(run)
+    elif config["program"] == "mixed":
+        n = config["n_requests"]
+        addr = row_address(spec, bankgroup=rng.integers(2, size=n) % spec.bankgroups,
+                           bank=rng.integers(2, size=n) % spec.banks_per_group, row=rng.integers(6, 12, size=n),
+                           column=rng.integers(spec.columns, size=n))
+        from einsim.sim.dram import DramRequests
+
+        req = DramRequests(addr, rng.random(n) < 0.3, np.sort(rng.integers(0, 300, size=n)))
+        run = simulate_dram(spec, req, pg.gemv_program(spec, config["rows"], config["cols"]), policy=policy)
+        prog = _trace_program(run)
     elif config["program"] == "random":
-        prog = pp.random_program(rng, spec, config["n_cmds"], spec.rows, gap_prob=config["gap_prob"],
-                                 error_prob=config["error_prob"])
+        prog = random_program(rng, spec, config["n_cmds"], config["gap_prob"], config["error_prob"])
     else:
-        raise ValueError(f"program must be gemv or random, not {config['program']!r}")
-    return spec, prog, rng.integers(-lim, lim, size=(prog.n_gwrite, spec.mac_lanes)), memory
+        raise ValueError(f"program must be gemv, mixed or random, not {config['program']!r}")
+    return spec, prog, cells
 
 
-def _pack(values, bits: int) -> int:
+def expected(spec: DramSpec, prog: PimProgram, cells: np.ndarray, status) -> tuple[list, list]:
+    """numpy model of the values: RD words and READRES pairs, in order (commands with status 1 do nothing)."""
+    mem = cells.copy()
+    pb = 1 if spec.row_buffers == 2 else 0
+    opened, gbuf, acc = {}, np.zeros((spec.columns, spec.mac_lanes), dtype=np.int64), [0, 0]
+    reads, results = [], []
+    wrap = 1 << 48
+    for i in range(len(prog)):
+        if status[i]:
+            continue
+        k, g, bk, row, col = (int(v) for v in (prog.kind[i], prog.bankgroup[i], prog.bank[i], prog.row[i],
+                                                prog.arg[i]))
+        b = g * spec.banks_per_group + bk
+        banks = [x for x in range(2) if x // spec.banks_per_group == g]
+        if k == dc.ACT:
+            opened[(b, 0)] = row
+        elif k == dc.PRE:
+            opened.pop((b, 0))
+        elif k == dc.G_ACT:
+            for x in banks:
+                opened[(x, pb)] = row
+        elif k == dc.G_PRE:
+            for x in banks:
+                opened.pop((x, pb))
+        elif k == dc.RD:
+            reads.append(mem[b, opened[(b, 0)], col].tolist())
+        elif k == dc.WR:
+            mem[b, opened[(b, 0)], col] = _wdata(i, spec.mac_lanes)
+        elif k == dc.GWRITE:
+            gbuf = mem[b, opened[(b, 0)]].astype(np.int64).copy()
+        elif k == dc.COMP:
+            for x in range(2):
+                acc[x] += int(mem[x, opened[(x, pb)], col].astype(np.int64) @ gbuf[col])
+        elif k == dc.READRES:
+            results.append([((a + wrap // 2) % wrap) - wrap // 2 for a in acc])
+            acc = [0, 0]
+    return reads, results
+
+
+def _wdata(i: int, lanes: int) -> np.ndarray:
+    return ((np.arange(lanes) * 7919 + i * 104729) % (1 << 16)) - (1 << 15)
+
+
+def _pack(values, bits: int = 16) -> int:
     word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
+    for j, v in enumerate(values):
+        word |= (int(v) & ((1 << bits) - 1)) << (j * bits)
     return word
+
+
+def _unpack(word: int, n: int, bits: int) -> list[int]:
+    out = []
+    for j in range(n):
+        v = (word >> (j * bits)) & ((1 << bits) - 1)
+        out.append(v - (1 << bits) if v >> (bits - 1) else v)
+    return out
 
 
 class Driver:
     """Fills the cells, then presents command i from cycle arrive[i] until accepted."""
 
-    def __init__(self, dut, spec, program, gw_data):
-        self.dut, self.spec, self.program, self.gw_data = dut, spec, program, gw_data
+    def __init__(self, dut, spec, program):
+        self.dut, self.spec, self.program = dut, spec, program
         self.issue: list[int] = []
         self.status: list[int] = []
         self.done = len(program) == 0
 
-    async def fill(self, memory):
-        dut, spec = self.dut, self.spec
+    async def fill(self, cells):
+        dut, s = self.dut, self.spec
         dut.init_we.value = 1
-        for r in range(spec.rows):
-            for c in range(spec.columns):
-                dut.init_addr.value = r * spec.columns + c
-                dut.init_data.value = _pack(memory[r, c * spec.mac_lanes:(c + 1) * spec.mac_lanes], spec.data_bits)
-                await RisingEdge(dut.clk)
+        for b in range(2):
+            for r in range(s.rows):
+                for c in range(s.columns):
+                    dut.init_addr.value = (b * s.rows + r) * s.columns + c
+                    dut.init_data.value = _pack(cells[b, r, c])
+                    await RisingEdge(dut.clk)
         dut.init_we.value = 0
 
     async def run(self):
-        dut, prog = self.dut, self.program
-        cycle, i, n_gw = 0, 0, 0
-        while i < len(prog):
-            present = int(prog.arrive[i]) <= cycle
+        dut, p = self.dut, self.program
+        cycle, i = 0, 0
+        while i < len(p):
+            present = int(p.arrive[i]) <= cycle
             dut.cmd_valid.value = int(present)
-            dut.cmd.value = int(prog.cmd[i])
-            dut.cmd_row.value = int(prog.row[i])
-            dut.cmd_col.value = int(prog.col[i])
-            if prog.cmd[i] == CMD_GWRITE:
-                dut.cmd_data.value = _pack(self.gw_data[n_gw], self.spec.data_bits)
+            dut.cmd.value = int(p.kind[i])
+            dut.cmd_bg.value = int(p.bankgroup[i])
+            dut.cmd_bank.value = int(p.bank[i])
+            dut.cmd_row.value = max(int(p.row[i]), 0)
+            dut.cmd_col.value = int(p.arg[i])
+            dut.cmd_wdata.value = _pack(_wdata(i, self.spec.mac_lanes))
             await ReadOnly()
             accepted = present and int(dut.cmd_ready.value) == 1
             error = int(dut.cmd_error.value)
@@ -108,7 +269,6 @@ class Driver:
             if accepted:
                 self.issue.append(cycle)
                 self.status.append(error)
-                n_gw += int(prog.cmd[i] == CMD_GWRITE)
                 i += 1
             cycle += 1
         dut.cmd_valid.value = 0
@@ -116,22 +276,23 @@ class Driver:
 
 
 class Monitor:
-    """Records READRES results and their cycles; stops at the first idle cycle after the driver has finished."""
+    """Records RD data and READRES results with their cycles; stops at the first idle cycle after the last command."""
 
     def __init__(self, dut, spec, driver):
         self.dut, self.spec, self.driver = dut, spec, driver
-        self.results: list[int] = []
-        self.cycles: list[int] = []
+        self.reads, self.read_cycles, self.results, self.result_cycles = [], [], [], []
         self.total_cycles = -1
 
     async def run(self):
-        dut, cycle, w = self.dut, 0, self.spec.acc_bits
+        dut, cycle, lanes = self.dut, 0, self.spec.mac_lanes
         while True:
             await ReadOnly()
+            if int(dut.rd_valid.value):
+                self.reads.append(_unpack(dut.rd_data.value.to_unsigned(), lanes, 16))
+                self.read_cycles.append(cycle)
             if int(dut.res_valid.value):
-                v = dut.res_data.value.to_unsigned()
-                self.results.append(v - (1 << w) if v >> (w - 1) else v)
-                self.cycles.append(cycle)
+                self.results.append(_unpack(dut.res_data.value.to_unsigned(), 2, 48))
+                self.result_cycles.append(cycle)
             last = self.driver.issue[-1] if self.driver.issue else -1
             if self.driver.done and cycle > last and int(dut.busy_o.value) == 0:
                 self.total_cycles = cycle
@@ -140,53 +301,57 @@ class Monitor:
             cycle += 1
 
 
-def check(spec, program, gw_data, memory, driver, monitor) -> dict:
-    """Checker: the kernel on the same stimulus; returns the result record."""
-    sim = pp.run(spec, program, gw_data, memory)
+def check(spec, program, cells, driver, monitor) -> dict:
+    """Checker: the kernel on the same raw program (cycles, errors), numpy (values)."""
+    run = simulate_dram(spec, pim=program, policy=DramPolicy(refresh=False))
+    status = run.pim_status.tolist()
+    issue, it = [], iter(run.trace["cycle"].tolist())
+    for i in range(len(program)):
+        issue.append(int(run.pim_done[i]) if status[i] else next(it))
+    kinds = run.trace["command"]
+    data_cycles = {k: (run.trace["cycle"][kinds == k] + spec.cl).tolist() for k in (dc.RD, dc.READRES)}
+    reads, results = expected(spec, program, cells, status)
     problems = []
-    values_match = monitor.results == sim.results.tolist()
+    values_match = monitor.reads == reads and monitor.results == results
     if not values_match:
-        problems.append(f"results differ: rtl {monitor.results[:4]} sim {sim.results.tolist()[:4]}")
-    if monitor.cycles != sim.result_cycle.tolist():
-        problems.append(f"result cycles differ: rtl {monitor.cycles[:6]} sim {sim.result_cycle.tolist()[:6]}")
-    if driver.issue != sim.issue_cycle.tolist():
-        first = next((i for i, (a, b) in enumerate(zip(driver.issue, sim.issue_cycle.tolist())) if a != b), -1)
-        problems.append(f"issue cycles differ (first at command {first})")
-    if driver.status != sim.status.tolist():
+        problems.append(f"values differ: rtl {monitor.results[:2]} {monitor.reads[:1]} numpy {results[:2]} "
+                        f"{reads[:1]}")
+    if driver.issue != issue:
+        first = next((i for i, (a, b) in enumerate(zip(driver.issue, issue)) if a != b), -1)
+        problems.append(f"issue cycles differ (first at command {first}: rtl "
+                        f"{driver.issue[first:first + 3]} kernel {issue[first:first + 3]})")
+    if driver.status != status:
         problems.append("error statuses differ")
-    detail = "; ".join(problems) or (f"{len(program)} commands ({sim.counters['comp']} COMP, "
-                                     f"{sim.counters['errors']} protocol errors), {len(sim.results)} results, "
-                                     f"{sim.counters['stall_cycles']} stall cycles")
-    return {"rtl_cycles": monitor.total_cycles, "sim_cycles": sim.cycles, "values_match": values_match,
-            "detail": detail, "timing_match": all(p.startswith("results differ") for p in problems)}
+    if monitor.read_cycles != data_cycles[dc.RD] or monitor.result_cycles != data_cycles[dc.READRES]:
+        problems.append("data cycles differ")
+    counts = {dc.COMMAND_NAMES[k]: int((kinds == k).sum()) for k in np.unique(kinds)}
+    detail = "; ".join(problems) or (f"{len(program)} commands {counts}, {sum(status)} protocol errors, "
+                                     f"{len(results)} results, {len(reads)} reads")
+    return {"rtl_cycles": monitor.total_cycles, "sim_cycles": int(run.cycles), "values_match": values_match,
+            "detail": detail, "timing_match": not [p for p in problems if not p.startswith("values")]}
 
 
 @cocotb.test()
-async def pim_bank_matches_kernel(dut):
-    """Drive the config's command stream through the bank and compare with the kernel, cycle for cycle."""
+async def pim_channel_matches_kernel(dut):
+    """Drive the config's raw program through the two banks and compare with the kernel, cycle for cycle."""
     config = json.loads(os.environ["EINSIM_COSIM_CONFIG"])
-    spec, program, gw_data, memory = stimulus(config)
-    assert spec.verilog_parameters() == config["parameters"], "parameters must come from the spec"
+    spec, program, cells = stimulus(config)
+    assert verilog_parameters(spec) == config["parameters"], "parameters must come from the spec"
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
-    dut.cmd_valid.value = 0
-    dut.cmd.value = 0
-    dut.cmd_row.value = 0
-    dut.cmd_col.value = 0
-    dut.cmd_data.value = 0
-    dut.init_we.value = 0
-    dut.init_addr.value = 0
-    dut.init_data.value = 0
-    driver = Driver(dut, spec, program, gw_data)
+    for sig in (dut.cmd_valid, dut.cmd, dut.cmd_bg, dut.cmd_bank, dut.cmd_row, dut.cmd_col, dut.cmd_wdata,
+                dut.init_we, dut.init_addr, dut.init_data):
+        sig.value = 0
+    driver = Driver(dut, spec, program)
     await RisingEdge(dut.clk)
-    await driver.fill(memory)
+    await driver.fill(cells)
     await RisingEdge(dut.clk)
     dut.rst.value = 0
     monitor = Monitor(dut, spec, driver)
     drive = cocotb.start_soon(driver.run())
     await monitor.run()
     await drive
-    result = check(spec, program, gw_data, memory, driver, monitor)
+    result = check(spec, program, cells, driver, monitor)
     path = os.environ.get("EINSIM_COSIM_RESULT")
     if path:
         Path(path).write_text(json.dumps(result))

@@ -1,16 +1,14 @@
-"""Throughput of the register-level vector PE array and PIM bank kernels (Numba vs the plain-Python reference).
+"""Throughput of the register-level vector PE array kernel (Numba vs the plain-Python reference).
 
 vector: FuseMax's 1-pass softmax cascade on a 256-lane array; metric lane-cycle updates/s (cycles x lanes).
-pim: a NeuPIMs GEMV (1 KB rows, 16 lanes) on one bank; metrics bank cycles/s and MACs/s.
+(The PIM bank is simulated by the command-level DRAM/PIM model: benchmarks/bench_dram.py.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from einsim.arch.pim_bank import PimBankSpec
 from einsim.arch.vector_unit import VectorUnitSpec
-from einsim.sim import pim_program as pp
 from einsim.sim import vector_program as vp
 
 from ._timing import best_of
@@ -26,15 +24,6 @@ def _softmax_case(lanes: int, n_steps: int):
     for _ in range(n_steps):
         beats += [rng.normal(size=lanes) * 3.0, rng.normal(size=lanes)]
     return spec, vp.online_softmax_program(n_steps), np.array(beats)
-
-
-def _gemv_case(rows: int):
-    spec = PimBankSpec(rows=rows)
-    rng = np.random.default_rng(0)
-    prog = pp.gemv_program(rows, spec.columns)
-    gw = rng.integers(-(1 << 15), 1 << 15, size=(prog.n_gwrite, spec.mac_lanes))
-    mem = rng.integers(-(1 << 15), 1 << 15, size=(rows, spec.row_elements))
-    return spec, prog, gw, mem
 
 
 def run(smoke: bool) -> list[dict]:
@@ -54,19 +43,6 @@ def run(smoke: bool) -> list[dict]:
          "unit": "1/s", "target": 1e8, "note": f"1-pass softmax, 256 lanes, {res.cycles} cycles"},
         {"benchmark": "vector_pe_kernel", "metric": "lane-cycle updates/s (python reference)", "value": ref_rate,
          "unit": "1/s", "target": None, "note": f"numba speedup {jit_rate / ref_rate:.0f}x"},
-    ]
-    # PIM bank
-    spec, prog, gw, mem = _gemv_case(16 if smoke else 2048)
-    pp.run(spec, prog, gw, mem)
-    t_jit, res = best_of(lambda: pp.run(spec, prog, gw, mem), repeat)
-    rspec, rprog, rgw, rmem = _gemv_case(4 if smoke else 64)
-    t_ref, rres = best_of(lambda: pp.run(rspec, rprog, rgw, rmem, reference=True), 1)
-    jit_rate, ref_rate = res.cycles / t_jit, rres.cycles / t_ref
-    rows += [
-        {"benchmark": "pim_bank_kernel", "metric": "bank cycles/s (numba)", "value": jit_rate, "unit": "1/s",
-         "target": 1e7, "note": f"GEMV {res.counters['readres']} rows x 512, {res.counters['macs'] / t_jit:.3g} MAC/s"},
-        {"benchmark": "pim_bank_kernel", "metric": "bank cycles/s (python reference)", "value": ref_rate,
-         "unit": "1/s", "target": None, "note": f"event-level reference; numba speedup {jit_rate / ref_rate:.0f}x"},
     ]
     return rows
 
