@@ -87,7 +87,8 @@ def test_streaming_reaches_97_percent_of_refresh_limited_peak(preset, ranks):
     run = simulate_dram(s, traces.stream(s, n))
     refresh_limited = s.peak_bytes_per_s * (1 - s.trfc / s.trefi)
     assert run.cycles > 25 * s.trefi
-    assert run.commands["REF"] == s.ranks * run.cycles // s.trefi  # every refresh that fell due was paid
+    # every refresh that fell due was paid (but those due in the last data return or REF of the run)
+    assert s.ranks * (run.cycles - s.trfc) // s.trefi <= run.commands["REF"] <= s.ranks * run.cycles // s.trefi
     assert 0.97 * refresh_limited <= run.bandwidth_bytes_per_s <= s.peak_bytes_per_s
     if ranks == 1:
         assert run.bandwidth_bytes_per_s <= refresh_limited
