@@ -29,8 +29,8 @@ sim/dram_check.py and must issue the identical trace.
 Modules: this one holds the controller loop (queue admission, refresh accounting, the priority choice, issue and
 its state updates); dram_rules.py the timing table and its per-scope state, dram_pim.py the row-buffer state steps
 and the PIM tile's macro issue, dram_refresh.py the refresh steps, dram_queue.py each bank's FR-FCFS candidates.
-Numba's on-disk cache keys a function on its own source file only: after editing one of those helper modules,
-clear the cache (``rm -rf .cache/numba``, or ``__pycache__/dram.*.nbi``) so that run_dram is compiled again.
+Numba's on-disk cache keys a function on its own source file only; the Makefile names its cache folder by a hash of
+every kernel source, so editing a helper module recompiles run_dram under make (elsewhere, clear the cache).
 """
 
 from __future__ import annotations
