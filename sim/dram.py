@@ -297,7 +297,7 @@ def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: Pim
     latency[order] = done - requests.arrive[order]
     row_state = np.empty(len(requests), dtype=np.int64)
     row_state[order] = cls
-    trace = {name: np.ascontiguousarray(tr[:, i]) for i, name in enumerate(dc.TRACE_COLUMNS)}
+    trace = {name: np.ascontiguousarray(tr[i]) for i, name in enumerate(dc.TRACE_COLUMNS)}
     return DramRun(spec=spec, policy=policy, trace=trace, requests=requests, channel=f["channel"], latency=latency,
                    row_state=row_state, pim_done=pim_done, pim_status=pim_status, counters=counters,
                    active_cycles=active, energy_by_command_pj=command_energy_pj(spec))

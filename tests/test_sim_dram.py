@@ -227,7 +227,7 @@ def _broken(spec, constraint_rows, req):
                                            ("rank", "bankgroup", "bank", "row", "column")),
                       req.is_write[order].astype(np.int64), req_start, z, z, z, z, z, z, z, z,
                       np.zeros(units + 1, dtype=np.int64))
-    return {name: out[0][:, i] for i, name in enumerate(("cycle", "command", "channel", "rank", "bankgroup",
+    return {name: out[0][i] for i, name in enumerate(("cycle", "command", "channel", "rank", "bankgroup",
                                                          "bank", "row", "column"))}
 
 

@@ -25,7 +25,7 @@ def _bg_all_pim(gi, row, open_row, open_pim, pb, BPG):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _tile_step(gi_order, tile_row, open_row, open_pim, pb, cfg):
     """Next command bringing every bank's PIM buffer to ``tile_row``: (kind, bank group, bank) or kind -1.
     Phase 1 closes what is in the way (bank-group order), phase 2 issues the G_ACTs (bank-group order)."""
@@ -66,7 +66,7 @@ def _close_step(bi, open_row, open_pim, pb, cfg):
 
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _state_ok(kind, r, g, b, row, col, open_row, open_pim, pb, cfg):
     """Address ranges and row-buffer state rules of a raw command (the controller's own choices meet them)."""
     R, G, BPG = cfg[0], cfg[1], cfg[2]

@@ -82,8 +82,8 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
 
 @njit(cache=True)
 def _grow(tr, n):
-    if n < tr.shape[0]:
-        return tr
-    out = np.empty((tr.shape[0] * 2, tr.shape[1]), dtype=np.int64)
-    out[:n] = tr[:n]
+    """The trace buffer (one row per trace column) with twice the room, its first n commands copied."""
+    out = np.empty((tr.shape[0], tr.shape[1] * 2), dtype=np.int64)
+    for i in range(tr.shape[0]):
+        out[i, :n] = tr[i, :n]
     return out

@@ -111,7 +111,7 @@ def run_dram(spec, row_buffers, policy, req_arrive, req_rank, req_bg, req_bank, 
                 ch.active[r] += max(end, t) - ch.open_since[r]
         active[c] = ch.active
         counters[c, 10] = end
-    tr = np.array(trace, dtype=np.int64).reshape(len(trace), 8)
+    tr = np.array(trace, dtype=np.int64).reshape(len(trace), 8).T
     return tr, req_done, req_class, pim_done, pim_status, counters, active
 
 
