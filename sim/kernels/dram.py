@@ -83,11 +83,15 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     for gg in range(G):
         for rr in range(R):
             gi_order[gg * R + rr] = rr * G + gg
+    bank_rk, bank_bg, bank_bk = np.empty(NB, dtype=np.int64), np.empty(NB, dtype=np.int64), np.empty(NB, np.int64)
+    for bi in range(NB):  # rank, bank group and bank of each bank index, so the scan divides nothing
+        bank_rk[bi], bank_bg[bi], bank_bk[bi] = bi // (G * BPG), (bi // BPG) % G, bi % BPG
     req_slot = np.zeros(n_req, dtype=np.int64)
     st = np.zeros(16, dtype=np.int64)
     inputs = (cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write,
               req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start)
-    outputs = (req_done, req_class, pim_done, pim_status, counters, active, gi_order, req_slot)
+    outputs = (req_done, req_class, pim_done, pim_status, counters, active, req_slot)
+    geometry = (gi_order, bank_rk, bank_bg, bank_bk)
     for c in range(C):
         timing = (np.full((NB + NG + R + 1, 10), _NEG, dtype=np.int64), np.full((R, 4), _NEG, dtype=np.int64),
                   np.zeros(R, dtype=np.int64))
@@ -100,7 +104,8 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                  np.zeros(NB, dtype=np.bool_), np.zeros(NB, dtype=np.int64), np.zeros(NB, dtype=np.int64),
                  np.zeros(NB, dtype=np.bool_))
         cands = (np.zeros(NB + 1, dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64),
-                 np.zeros((NB + 1, 5), dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64))
+                 np.zeros((NB + 1, 5), dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64),
+                 np.zeros((NB + 1, 5), dtype=np.int64))
         due = np.empty(R, dtype=np.int64)
         for rr in range(R):
             due[rr] = (rr + 1) * TREFI // R
@@ -110,7 +115,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
         st[:] = 0
         st[2], st[3], st[4], st[7], st[9], st[13] = req_start[c], req_start[c], pim_start[c], Q, -1, _NEG
         while True:
-            nt = _run_channel(c, st, nt, tr, inputs, outputs, timing, queue, banks, cands, ranks)
+            nt = _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks, cands, ranks)
             if st[15] == 1:
                 break
             tr = _grow(tr, nt)
@@ -121,16 +126,17 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
 # helper call would otherwise increment and decrement the count of each array it takes (atomic operations that
 # took about a third of the time per command). A function compiled this way cannot allocate.
 @njit(cache=True, _nrt=False)
-def _run_channel(c, st, nt, tr, inputs, outputs, timing, queue, banks, cands, ranks):
+def _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks, cands, ranks):
     """The controller loop of channel c, from the scalars in ``st`` and the arrays; returns the trace length, with
     st[15] = 1 once the channel is done (0: the trace buffer is full; the scalars are saved in ``st``)."""
     cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write, \
         req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start = inputs
-    req_done, req_class, pim_done, pim_status, counters, active, gi_order, req_slot = outputs
+    req_done, req_class, pim_done, pim_status, counters, active, req_slot = outputs
+    gi_order, bank_rk, bank_bg, bank_bk = geometry
     T, faw, faw_head = timing
     slot_req, slot_bi, slot_row, slot_w, slot_next, slot_prev, free = queue
     open_row, bhead, btail, alist, apos, hitq_w, bn, dirty, open_pim, hitq, hits_since, pre_wanted = banks
-    cand_n, cand_s, cand_k, cand_q = cands
+    cand_n, cand_s, cand_k, cand_q, cand_e = cands
     open_count, open_since, due, pending, debt, rank_q, idle_since, owed_since = ranks
     R, G, BPG, RB = cfg[0], cfg[1], cfg[2], cfg[3]
     CL, CWL, BURST, FILL, TREFI, GW = cfg[4], cfg[5], cfg[6], cfg[8], cfg[9], cfg[11]
@@ -275,7 +281,9 @@ def _run_channel(c, st, nt, tr, inputs, outputs, timing, queue, banks, cands, ra
             continue
         # 3. DRAM requests: the oldest ready column command, else the oldest ready ACT / PRE (the same choice as
         #    scanning the whole queue in age order). Each bank's candidates (its oldest read hit, write hit and
-        #    non-hit) are cached until the bank's state or queue changes.
+        #    non-hit) are cached until the bank's state or queue changes, with a lower bound of the first cycle
+        #    each is legal (``cand_e``: timing entries only ever rise): a candidate not legal by then is skipped
+        #    unless its bound is below the next event found so far (so ``nxt`` stays exact).
         if kind < 0 and not (single and tile_active) and qlen > 0:
             bc_q, bc_s, bc_k, bo_q, bo_s, bo_k = _BIG, -1, -1, _BIG, -1, -1
             n_banks = na
@@ -289,18 +297,19 @@ def _run_channel(c, st, nt, tr, inputs, outputs, timing, queue, banks, cands, ra
                     _bank_candidates(bi, ci0, sl, True, slot_req, slot_row, slot_w, slot_next, open_row,
                                      open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
                                      cand_n, cand_s, cand_k, cand_q, cfg)
+                    cand_e[ci0, :] = _NEG
                 else:
                     bi = alist[ai]
                     ci0 = bi
-                rr = bi // (G * BPG)
+                rr = bank_rk[bi]
                 if pending[rr]:
                     continue
                 if not fcfs and dirty[bi]:
                     _bank_candidates(bi, bi, bhead[bi], False, slot_req, slot_row, slot_w, slot_next, open_row,
                                      open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
                                      cand_n, cand_s, cand_k, cand_q, cfg)
+                    cand_e[bi, :] = _NEG
                     dirty[bi] = False
-                gg, bb = (bi // BPG) % G, bi % BPG
                 for ci in range(cand_n[ci0]):
                     need, q = cand_k[ci0, ci], cand_q[ci0, ci]
                     col = need == RD or need == WR
@@ -309,7 +318,11 @@ def _run_channel(c, st, nt, tr, inputs, outputs, timing, queue, banks, cands, ra
                             continue
                     elif bc_q < _BIG or bo_q < q:
                         continue
-                    e = _earliest(need, rr, gg, bb, T, cfg)
+                    e = cand_e[ci0, ci]
+                    if e > t and e >= nxt:
+                        continue
+                    e = _earliest(need, rr, bank_bg[bi], bank_bk[bi], T, cfg)
+                    cand_e[ci0, ci] = e
                     if e <= t:
                         if col:
                             bc_q, bc_s, bc_k = q, cand_s[ci0, ci], need
@@ -334,12 +347,12 @@ def _run_channel(c, st, nt, tr, inputs, outputs, timing, queue, banks, cands, ra
         if kind < 0 and closed_page:
             for bi in range(NB):
                 if pre_wanted[bi] and hitq[bi] == 0 and open_row[bi, 0] >= 0 and not open_pim[bi]:
-                    rr = bi // (G * BPG)
+                    rr = bank_rk[bi]
                     if pending[rr]:
                         continue
-                    e = _earliest(PRE, rr, (bi // BPG) % G, bi % BPG, T, cfg)
+                    e = _earliest(PRE, rr, bank_bg[bi], bank_bk[bi], T, cfg)
                     if e <= t:
-                        kind, kr, kg, kb, src = PRE, rr, (bi // BPG) % G, bi % BPG, 3
+                        kind, kr, kg, kb, src = PRE, rr, bank_bg[bi], bank_bk[bi], 3
                         break
                     nxt = min(nxt, e)
         if kind < 0:
