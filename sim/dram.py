@@ -25,6 +25,7 @@ from einsim.arch.dram import MAPPING_FIELDS, DramSpec
 
 from . import dram_commands as dc
 from .kernels import dram as _k
+from .kernels import dram_requests as _rq
 
 __all__ = ["DramRequests", "PimProgram", "DramPolicy", "DramRun", "decode_addresses", "simulate_dram",
            "command_energy_pj"]
@@ -265,6 +266,26 @@ def _validate_program(spec: DramSpec, pim: PimProgram, units: int) -> None:
         raise ValueError("PIM program entries must be grouped by channel in ascending order")
 
 
+def _sorted_requests(spec: DramSpec, requests: DramRequests, reference: bool):
+    """(order, fields int64[6, n] (channel, rank, bankgroup, bank, row, column) in order, channel per request,
+    each channel's first position): requests by channel, in arrival order within one. The kernel
+    (sim/kernels/dram_requests.py) or, with ``reference``, numpy (decode_addresses and a lexsort)."""
+    units = spec.units
+    if not reference:
+        names = [spec.address_mapping[i:i + 2] for i in range(0, 12, 2)][::-1]
+        counts = {"ch": units, "ra": spec.ranks, "bg": spec.bankgroups, "ba": spec.banks_per_group,
+                  "ro": spec.rows, "co": spec.columns}
+        bits = np.array([counts[k].bit_length() - 1 for k in names], dtype=np.int64)  # powers of two (DramSpec)
+        dest = np.array([MAPPING_FIELDS.index(k) for k in names], dtype=np.int64)
+        return _rq.sort_requests(requests.address, spec.burst_bytes, bits, dest, units)
+    f = decode_addresses(spec, requests.address)
+    order = np.lexsort((np.arange(len(requests)), requests.arrive, f["channel"]))
+    fields = np.array([f[k][order] for k in ("channel", "rank", "bankgroup", "bank", "row", "column")],
+                      dtype=np.int64).reshape(6, len(requests))
+    start = np.searchsorted(fields[0], np.arange(units + 1)).astype(np.int64)
+    return order, fields, f["channel"], start
+
+
 def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: PimProgram | None = None, *,
                   policy: DramPolicy = DramPolicy(), reference: bool = False) -> DramRun:
     """Simulate ``requests`` and the PIM program on ``spec`` under ``policy`` (see the module docstring)."""
@@ -273,14 +294,11 @@ def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: Pim
     row_buffers = policy.row_buffers or spec.row_buffers
     units = spec.units
     _validate_program(spec, pim, units)
-    f = decode_addresses(spec, requests.address)
-    order = np.lexsort((np.arange(len(requests)), requests.arrive, f["channel"]))
-    req_start = np.searchsorted(f["channel"][order], np.arange(units + 1)).astype(np.int64)
+    order, fields, channel, req_start = _sorted_requests(spec, requests, reference)
     pim_start = np.searchsorted(pim.channel, np.arange(units + 1)).astype(np.int64)
     cfg = _k.pack_config(spec, row_buffers)
     rules, rule_start = _k.timing_rules(spec, row_buffers)
-    args = (cfg, policy.packed(), rules, rule_start, requests.arrive[order],
-            *(np.ascontiguousarray(f[k][order]) for k in ("rank", "bankgroup", "bank", "row", "column")),
+    args = (cfg, policy.packed(), rules, rule_start, requests.arrive[order], *fields[1:],
             requests.is_write[order].astype(np.int64), req_start, pim.kind, pim.rank, pim.bankgroup, pim.bank,
             pim.row, pim.arg, pim.est, pim.arrive, pim_start)
     if reference:
@@ -293,11 +311,12 @@ def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: Pim
     if counters[:, 15].any():
         raise RuntimeError(f"the DRAM controller stalled on channel(s) {np.nonzero(counters[:, 15])[0].tolist()}: "
                            f"no command could ever issue again")
-    latency = np.empty(len(requests), dtype=np.int64)
-    latency[order] = done - requests.arrive[order]
-    row_state = np.empty(len(requests), dtype=np.int64)
-    row_state[order] = cls
+    if reference:
+        latency, row_state = np.empty(len(requests), dtype=np.int64), np.empty(len(requests), dtype=np.int64)
+        latency[order], row_state[order] = done - requests.arrive[order], cls
+    else:
+        latency, row_state = _rq.unsort_results(order, done, cls, requests.arrive)
     trace = {name: np.ascontiguousarray(tr[i]) for i, name in enumerate(dc.TRACE_COLUMNS)}
-    return DramRun(spec=spec, policy=policy, trace=trace, requests=requests, channel=f["channel"], latency=latency,
+    return DramRun(spec=spec, policy=policy, trace=trace, requests=requests, channel=channel, latency=latency,
                    row_state=row_state, pim_done=pim_done, pim_status=pim_status, counters=counters,
                    active_cycles=active, energy_by_command_pj=command_energy_pj(spec))
