@@ -97,16 +97,17 @@ Name = Annotated[str, _validator("a non-empty string", lambda v: v if isinstance
 Ident = Annotated[str, _validator("a name (letters, digits, _; not starting with a digit)",
                                   lambda v: v if isinstance(v, str) and v.isidentifier() else None)]
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 NonEmptyList = Annotated[list[T], Field(min_length=1)]
 
 
 # ----- validation ------------------------------------------------------------------------------------------------
-def check[M: BaseModel](doc: Doc, model: type[M], *, data=None, path: tuple = ()) -> M:
+def check(doc: Doc, model: type[M], *, data=None, path: tuple = ()) -> M:
     """Validate ``doc.data`` (or ``data`` at ``path`` of the doc) against ``model``; SpecError with all issues."""
     return validate_data(doc.data if data is None else data, model, file=doc.file, line_of=doc.line, path=path)
 
 
-def validate[M: BaseModel](doc: Doc, model: type[M], errors: ErrorList, *, data=None, path: tuple = ()) -> M | None:
+def validate(doc: Doc, model: type[M], errors: ErrorList, *, data=None, path: tuple = ()) -> M | None:
     """Validate like :func:`check`, adding the issues to ``errors``. Returns the model when the file is usable for
     the loader's semantic checks (valid, or wrong only by unknown keys, which are then set aside), else None."""
     data = doc.data if data is None else data
@@ -140,8 +141,8 @@ def _without(data, locs):
     return walk(data, ())
 
 
-def validate_data[M: BaseModel](data, model: type[M], *, file: str,
-                                line_of: Callable[[tuple], int | None] | None = None, path: tuple = ()) -> M:
+def validate_data(data, model: type[M], *, file: str,
+                  line_of: Callable[[tuple], int | None] | None = None, path: tuple = ()) -> M:
     """Validate plain data against ``model``; SpecError listing each problem as ``file:line key.path: message``."""
     try:
         return model.model_validate(data)
