@@ -339,9 +339,19 @@ def _strip(tp):
     return tp
 
 
+def _optional(tp):
+    """``X`` of ``X | None`` (pydantic's locations have no step for it), else ``tp``."""
+    tp = _strip(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        real = [m for m in typing.get_args(tp) if m is not type(None)]
+        if len(real) == 1:
+            return _strip(real[0])
+    return tp
+
+
 def _resolve(tp, loc):
     for step in loc:
-        tp = _strip(tp)
+        tp = _optional(tp)
         origin = typing.get_origin(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             fields = {f.alias or n: f for n, f in tp.model_fields.items()}
@@ -356,7 +366,7 @@ def _resolve(tp, loc):
                        or step in _tags(_strip(m)) or _tag_of(m) == step]
             if members:
                 tp = members[0]
-    return _strip(tp)
+    return _optional(tp)
 
 
 def _tag_of(tp):
