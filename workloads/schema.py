@@ -287,7 +287,7 @@ def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     loc = err["loc"]
     if kind == "spec":
-        return path, ctx["message"]
+        return path, ("a key " if loc and loc[-1] == "[key]" else "") + ctx["message"]
     if kind == "missing":
         return path[:-1], f"missing required key {loc[-1]!r}"
     if kind == "extra_forbidden":
@@ -318,7 +318,8 @@ def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
         return path, f"missing required key {ctx.get('discriminator', '').strip(chr(39))!r}"
     if kind == "too_short":
         n = ctx.get("min_length", 1)
-        what = "a non-empty list" if n == 1 else f"a list of at least {n} items"
+        noun = "mapping" if isinstance(value, dict) else "list"
+        what = f"a non-empty {noun}" if n == 1 else f"a {noun} of at least {n} items"
         return path, f"must be {what}, not {show(value)}"
     if kind == "too_long":
         return path, f"must have at most {ctx.get('max_length')} items, not {len(value)}"
