@@ -19,7 +19,6 @@ from einsim.workloads.schema import (
     PosInt,
     PosNum,
     SpecModel,
-    int_in,
     positive_int,
     shaped,
     spec_fail,
@@ -28,7 +27,7 @@ from einsim.workloads.schema import (
 from einsim.workloads.yamlio import Doc, doc_from_text, load_doc, suggest
 
 from .spec import ARCH_KINDS, MEMORY_KINDS, UNIT_DIMS, UNIT_KINDS, ArchSpec, MemoryLevel, UnitSpec
-from .systolic import _LATENCY_LIMIT, DATAFLOWS, DRAINS, SKEWS, WEIGHT_PATHS, parse_systolic
+from .systolic import DATAFLOWS, SystolicMicro, parse_systolic
 
 __all__ = ["load_arch", "arch_from_text", "preset_names", "PRESET_DIR", "ArchFile", "UnitFile", "LevelFile"]
 
@@ -81,23 +80,6 @@ def _row_buffers(v):
     return v
 
 
-class _Micro(SpecModel):
-    """A systolic_array unit's microarchitecture (:mod:`einsim.arch.systolic` checks how the values combine)."""
-
-    preset: Name | None = None
-    dataflow: Literal[DATAFLOWS] | None = None
-    double_buffer: bool | None = None
-    drain: Literal[DRAINS] | None = None
-    mac_latency: int_in(1, _LATENCY_LIMIT) | None = None
-    acc_latency: int_in(1, _LATENCY_LIMIT) | None = None
-    skew: Literal[SKEWS] | None = None
-    weight_load_cycles: int_in(1, _LATENCY_LIMIT) | None = None
-    weight_path: Literal[WEIGHT_PATHS] | None = None
-    min_interval: int_in(1, _LATENCY_LIMIT) | None = None
-    data_bits: int_in(1, 32) | None = None
-    acc_bits: int_in(1, 64) | None = None
-
-
 class UnitFile(SpecModel):
     """One compute unit of an architecture file (see :class:`einsim.arch.spec.UnitSpec`)."""
 
@@ -118,7 +100,7 @@ class UnitFile(SpecModel):
     spatial_reduction: shaped("chain, tree, none or {operator: kind}", mapping=dict[Name, _Reduction],
                               other=_Reduction) = "chain"
     dataflow: Literal[DATAFLOWS] | None = None
-    microarchitecture: _Micro | None = None
+    microarchitecture: SystolicMicro | None = None
     device: Name | None = None
     row_buffers: Annotated[int, PlainValidator(_row_buffers)] | None = None
 
