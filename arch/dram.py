@@ -23,16 +23,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import PlainValidator, create_model
-from pydantic_core import PydanticCustomError
 
 from einsim.workloads.errors import ErrorList, SpecError, SpecIssue
-from einsim.workloads.schema import MAX_FLOAT, MAX_INT, Name, SpecModel, check, validate
-from einsim.workloads.yamlio import Doc, doc_from_text, load_doc
+from einsim.workloads.yamlio import MAX_FLOAT, MAX_INT, Doc, doc_from_text, load_doc
 
-__all__ = ["DramSpec", "DramFile", "load_dram", "dram_from_text", "dram_preset_names", "DRAM_PRESET_DIR",
+__all__ = ["DramSpec", "load_dram", "dram_from_text", "dram_preset_names", "DRAM_PRESET_DIR",
            "MAPPING_FIELDS"]
 
 DRAM_PRESET_DIR = Path(__file__).parent / "presets" / "dram"
@@ -239,6 +234,10 @@ def _merged(doc: Doc, e: ErrorList, seen: tuple) -> dict:
     if not isinstance(base, str):
         return {k: d.get(k) for k in _SECTIONS}   # reported by the schema
     try:
+        from einsim.workloads.schema import check
+
+        from .dram_schema import DramFile
+
         base_doc = _read(base, seen + (doc.file,))
         check(base_doc, DramFile)
         below = _merged(base_doc, base_doc.errors(), seen + (doc.file,))
@@ -258,35 +257,11 @@ def _merged(doc: Doc, e: ErrorList, seen: tuple) -> dict:
     return out
 
 
-def _field_type(name: str, kind: str, low):
-    """The schema type of one section field: ``_value_problem``'s check, its message led by the field's name."""
-
-    def run(v):
-        problem = _value_problem(kind, low, v)
-        if problem:
-            raise PydanticCustomError("spec", "{message}", {"message": f"{name} {problem}"})
-        return v
-
-    return Annotated[Any, PlainValidator(run)] | None
-
-
-def _section_model(title: str, table: dict) -> type[SpecModel]:
-    return create_model(title, __base__=SpecModel, **{k: (_field_type(k, *spec), None) for k, spec in table.items()})
-
-
-class DramFile(SpecModel):
-    """The keys and types of a DRAM device file; every field is optional here (a ``base`` preset may give it), the
-    loader checks that the merged sections are complete and consistent."""
-
-    name: Name
-    base: Name | None = None
-    organization: _section_model("organization", _ORG) | None = None
-    timing: _section_model("timing", _TIMING) | None = None
-    energy: _section_model("energy", _ENERGY) | None = None
-    pim: _section_model("pim", _PIM) | None = None
-
-
 def _build(doc: Doc) -> DramSpec:
+    from einsim.workloads.schema import validate
+
+    from .dram_schema import DramFile
+
     e = doc.errors()
     if validate(doc, DramFile, e) is None and any(i.path in ("<top>", "name", "base", *_SECTIONS) for i in e.issues):
         e.raise_if_any()   # no sections to merge: values inside the sections are checked once merged

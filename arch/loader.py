@@ -27,7 +27,8 @@ from einsim.workloads.schema import (
 from einsim.workloads.yamlio import Doc, doc_from_text, load_doc, suggest
 
 from .spec import ARCH_KINDS, MEMORY_KINDS, UNIT_DIMS, UNIT_KINDS, ArchSpec, MemoryLevel, UnitSpec
-from .systolic import DATAFLOWS, SystolicMicro, parse_systolic
+from .systolic import DATAFLOWS, parse_systolic
+from .systolic_schema import SystolicMicro
 
 __all__ = ["load_arch", "arch_from_text", "preset_names", "PRESET_DIR", "ArchFile", "UnitFile", "LevelFile"]
 

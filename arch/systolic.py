@@ -28,16 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import Field
 
 from einsim.workloads.errors import ErrorList, SpecError, SpecIssue
-from einsim.workloads.schema import Name, SpecModel, check, int_in
 from einsim.workloads.yamlio import check_keys, load_doc, suggest
 
 __all__ = ["DATAFLOWS", "DRAINS", "SKEWS", "WEIGHT_PATHS", "MICRO_KEYS", "SystolicArraySpec", "parse_systolic",
-           "load_systolic_preset", "systolic_preset_names", "SYSTOLIC_PRESET_DIR", "SystolicMicro"]
+           "load_systolic_preset", "systolic_preset_names", "SYSTOLIC_PRESET_DIR"]
 
 DATAFLOWS = ("os", "ws", "is")
 DRAINS = ("in_place", "shift", "shadow_shift", "parallel")
@@ -140,32 +136,6 @@ MICRO_KEYS = ("double_buffer", "drain", "mac_latency", "acc_latency", "skew", "w
 _KEYS = ("rows", "cols", "dataflow") + MICRO_KEYS + ("data_bits", "acc_bits")
 
 
-class SystolicMicro(SpecModel):
-    """The keys and types of a systolic array's microarchitecture (a unit's ``microarchitecture``, a preset's
-    dataflow entry); :func:`parse_systolic` checks how the values combine."""
-
-    preset: Name | None = None
-    dataflow: Literal[DATAFLOWS] | None = None
-    double_buffer: bool | None = None
-    drain: Literal[DRAINS] | None = None
-    mac_latency: int_in(1, _LATENCY_LIMIT) | None = None
-    acc_latency: int_in(1, _LATENCY_LIMIT) | None = None
-    skew: Literal[SKEWS] | None = None
-    weight_load_cycles: int_in(1, _LATENCY_LIMIT) | None = None
-    weight_path: Literal[WEIGHT_PATHS] | None = None
-    min_interval: int_in(1, _LATENCY_LIMIT) | None = None
-    data_bits: int_in(1, 32) | None = None
-    acc_bits: int_in(1, 64) | None = None
-
-
-class SystolicPresetFile(SpecModel):
-    """A timing preset file: ``dataflows: {os|ws|is: {parameter: value}}``."""
-
-    name: Name
-    source: str
-    dataflows: Annotated[dict[Literal[DATAFLOWS], SystolicMicro], Field(min_length=1)]
-
-
 def _positive_int(errors, path, key, value, *, limit=None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         errors.add(path + (key,), f"{key} must be a positive integer, not {value!r}")
@@ -253,6 +223,10 @@ def load_systolic_preset(name: str, dataflow: str = "ws") -> dict:
         raise SpecError([SpecIssue(str(name), None, "<name>", f"systolic preset must be one of "
                                    f"{', '.join(systolic_preset_names())}, not {name!r}"
                                    f"{suggest(name, systolic_preset_names())}")])
+    from einsim.workloads.schema import check
+
+    from .systolic_schema import SystolicPresetFile
+
     doc = load_doc(path)
     preset = check(doc, SystolicPresetFile)
     errors = doc.errors()

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from .errors import ErrorList, SpecError, SpecIssue, format_path
-from .yamlio import Doc, suggest
+from .yamlio import MAX_FLOAT, MAX_INT, Doc, suggest
 
 __all__ = ["SpecModel", "check", "validate", "validate_data", "spec_fail", "show", "literal_choices", "PosInt",
            "NonNegInt", "PosNum", "NonNegNum", "Name", "Ident", "NonEmptyList", "Number", "positive_int", "nonneg_int",
@@ -75,11 +75,6 @@ def _number(v):
     if isinstance(v, float) and not math.isfinite(v) or abs(v) > MAX_FLOAT:
         return None
     return v
-
-
-#: the largest integer a spec value may hold (the simulator counts in 64-bit integers) and the largest float
-MAX_INT = 2 ** 62
-MAX_FLOAT = 1e30
 
 
 def _too_big(v) -> str | None:
