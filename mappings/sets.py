@@ -30,11 +30,14 @@ class MappingSet:
     name: str
     description: str
     mappings: Mapping[str, MappingSpec]
+    source: str = ""          # the set's file
+    line: int | None = None   # the line of its ``mappings`` key
 
     def for_cascade(self, cascade: str) -> MappingSpec:
         if cascade not in self.mappings:
-            raise SpecError([SpecIssue(self.name, None, "mappings", f"no mapping for cascade {cascade!r}; the set "
-                                                                    f"maps {', '.join(sorted(self.mappings))}")])
+            raise SpecError([SpecIssue(self.source or self.name, self.line, "mappings",
+                                       f"no mapping for cascade {cascade!r}; the set maps "
+                                       f"{', '.join(sorted(self.mappings))}")])
         return self.mappings[cascade]
 
 
@@ -71,4 +74,5 @@ def load_mapping_set(name_or_path) -> MappingSet:
                 e.add(("mappings", cascade), f"{issue.path}: {issue.message}" if issue.file == str(mapping)
                       else str(issue))
     e.raise_if_any()
-    return MappingSet(name=d.name, description=d.description, mappings=MappingProxyType(loaded))
+    return MappingSet(name=d.name, description=d.description, mappings=MappingProxyType(loaded), source=doc.file,
+                      line=doc.line(("mappings",)))
