@@ -31,7 +31,17 @@ from typing import Annotated, Any, Literal
 from pydantic import PlainValidator, model_validator
 
 from einsim.workloads.errors import SpecError, SpecIssue, format_path
-from einsim.workloads.schema import Name, NonEmptyList, PosInt, SpecModel, check, positive_int, shaped, spec_fail
+from einsim.workloads.schema import (
+    Name,
+    NonEmptyList,
+    PosInt,
+    SpecModel,
+    check,
+    positive_int,
+    shaped,
+    spec_fail,
+    word,
+)
 from einsim.workloads.yamlio import Doc, doc_from_text, load_doc
 
 from .spec import PIPELINES
@@ -143,7 +153,8 @@ class _Range(SpecModel):
 _TILE_HINT = " (a tile, a list of tiles or {min, max})"
 _Tile = shaped("a tile, a list of tiles or {min, max}", mapping=_Range, list=NonEmptyList[positive_int(_TILE_HINT)],
                other=positive_int(_TILE_HINT))
-_Instance = shaped("a positive integer or 'all'", string=Literal["all"], other=positive_int(" or 'all'"))
+_Instance = shaped("a positive integer or 'all'", string=word("all", expected="a positive integer or 'all'"),
+                   other=positive_int(" or 'all'"))
 _Pipeline = Literal[PIPELINES]
 
 

@@ -17,6 +17,7 @@ from einsim.workloads.schema import (
     positive_int,
     shaped,
     validate,
+    word,
 )
 from einsim.workloads.yamlio import Doc, doc_from_text, load_doc
 
@@ -51,7 +52,7 @@ class _BestOf(SpecModel):
 
 
 #: 'all' or a list of names (Einsums, tensors)
-_Names = shaped("'all' or a list of names", string=Literal["all"], list=list[Name])
+_Names = shaped("'all' or a list of names", string=word("all", expected="'all' or a list of names"), list=list[Name])
 _Tile = shaped("a tile size", mapping=_BestOf, other=positive_int(" (or {best_of: [...]} to let the mapper pick)"))
 _Loop = shaped("a [rank, tile] pair like [P, 256]", list=Annotated[tuple[Name, _Tile], Strict(False)])
 _Dimension = Literal["rows", "cols", "pes", "lanes"]
@@ -69,7 +70,7 @@ class GroupFile(SpecModel):
     bypass: _Names = []
     hold: dict[Name, nonneg_int(" (a loop depth: the number of loops outside the hold)")] | None = None
     levels: dict[Name, Name] | None = None
-    instances: shaped("a positive integer or 'all'", string=Literal["all"],
+    instances: shaped("a positive integer or 'all'", string=word("all", expected="a positive integer or 'all'"),
                       other=positive_int(" or 'all' (unit instances the outermost loop spreads over)")) = 1
     spill: bool = False
     pipeline: Literal[PIPELINES] = "in_order"

@@ -71,8 +71,9 @@ def load_mapping_set(name_or_path) -> MappingSet:
             loaded[str(cascade)] = load_mapping(mapping if "/" not in str(mapping) else path.parent / mapping)
         except SpecError as exc:
             for issue in exc.issues:
-                e.add(("mappings", cascade), f"{issue.path}: {issue.message}" if issue.file == str(mapping)
-                      else str(issue))
+                own = issue.file == str(mapping)   # a preset name that names no preset
+                e.add(("mappings", cascade), (issue.message if issue.path == "<name>" else
+                                              f"{issue.path}: {issue.message}") if own else str(issue))
     e.raise_if_any()
     return MappingSet(name=d.name, description=d.description, mappings=MappingProxyType(loaded), source=doc.file,
                       line=doc.line(("mappings",)))

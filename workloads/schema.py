@@ -33,7 +33,7 @@ from .yamlio import MAX_FLOAT, MAX_INT, Doc, suggest
 
 __all__ = ["SpecModel", "check", "validate", "validate_data", "spec_fail", "show", "literal_choices", "PosInt",
            "NonNegInt", "PosNum", "NonNegNum", "Name", "Ident", "NonEmptyList", "Number", "positive_int", "nonneg_int",
-           "int_in", "shaped", "MAX_INT", "MAX_FLOAT"]
+           "int_in", "shaped", "word", "MAX_INT", "MAX_FLOAT"]
 
 
 class SpecModel(BaseModel):
@@ -111,7 +111,7 @@ def nonneg_int(hint: str = ""):
 
 def int_in(low: int, high: int | None = None, *, name: str = ""):
     """An integer in ``[low, high]``; with ``name`` the message reads ``{name} must be ...`` (tables of fields)."""
-    lead = f"{name} must be " if name else ""
+    lead = f"{name} must be " if name else "must be "
 
     def run(v):
         bound = _too_big(v)
@@ -123,6 +123,18 @@ def int_in(low: int, high: int | None = None, *, name: str = ""):
         return v
 
     return Annotated[int, PlainValidator(run)]
+
+
+def word(*choices: str, expected: str):
+    """One of the words ``choices`` (e.g. ``'all'`` beside a number in :func:`shaped`); the message says
+    ``must be {expected}`` (all the value's forms, not just the words)."""
+
+    def run(v):
+        if v not in choices:
+            spec_fail(expected, v, suggest(v, choices) if isinstance(v, str) else "")
+        return v
+
+    return Annotated[str, PlainValidator(run)]
 
 
 def _fail(message: str):
