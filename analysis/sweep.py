@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import operator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -44,6 +45,7 @@ from einsim.workloads.schema import (
     PosInt,
     PosNum,
     SpecModel,
+    int_in,
     positive_int,
     shaped,
     spec_fail,
@@ -70,6 +72,9 @@ RESULT_COLUMNS = ("cycles", "latency_s", "energy_pj", "dram_bytes", "dram_read_b
 #: columns known before evaluation, from the point's architecture (constraints may use them)
 ARCH_COLUMNS = ("area_mm2", "peak_ops_per_s", "dram_bytes_per_s")
 _PREFIXES = ("util_", "busy_", "energy_", "tile_")
+#: the most points a design may have: its points are drawn into memory up front (a dict per point) and each is a
+#: simulation; a grid past this is a mistake (a range's ``n`` typed with extra digits), not a study
+MAX_POINTS = 1_000_000
 _CMP = {ast.LtE: operator.le, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.Gt: operator.gt, ast.Eq: operator.eq,
         ast.NotEq: operator.ne}
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -170,7 +175,7 @@ class _RangeFile(SpecModel):
     low: Number
     high: Number
     scale: Literal[SCALES] = "linear"
-    n: PosInt | None = None
+    n: int_in(1, MAX_POINTS) | None = None
     round: Literal[ROUNDINGS] = "none"
     multiple_of: PosNum | None = None
 
@@ -185,7 +190,7 @@ class _AxisFile(SpecModel):
 
 class _DesignFile(SpecModel):
     kind: Literal[DESIGN_KINDS]
-    n: PosInt | None = None
+    n: int_in(1, MAX_POINTS) | None = None
     seed: NonNegInt = 0
 
 
@@ -478,6 +483,10 @@ def _design(e: ErrorList, d, axes) -> Design:
         if d.n is not None:
             e.add(at + ("n",), "a grid's size is the product of the axes' levels; remove n (or use random or "
                                "latin_hypercube)")
+        size = math.prod(len(a.values) if a.values is not None else a.range.n or 1 for a in axes)
+        if size > MAX_POINTS:
+            e.add(at, f"a grid of {size:,} points is more than the {MAX_POINTS:,} a sweep may have; use fewer "
+                      f"levels, or a random or latin_hypercube design of n points")
         return Design(kind="grid")
     if d.n is None:
         e.add(at, f"a {d.kind} design needs n, the number of points")

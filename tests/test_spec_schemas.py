@@ -142,6 +142,10 @@ CASES = [
      ["x.yaml:31 batch_size: must be a positive integer, not '25' (points per Parquet part file)"]),
     ('sweep', ('  arch: fusemax', '  arch: [fusemax]'),
      ["x.yaml:10 base.arch: must be a non-empty string, not a list ['fusemax']"]),
+    ('sweep', ('n: 10, multiple_of', 'n: 100000, multiple_of'),
+     ['x.yaml:27 design: a grid of 5,000,000 points is more than the 1,000,000 a sweep may have']),
+    ('sweep', ('n: 10, multiple_of', 'n: 10995116277760, multiple_of'),
+     ['x.yaml:23 axes[1].range.n: must be at most 1000000, not 10995116277760']),
 ]
 
 
