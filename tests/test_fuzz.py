@@ -184,10 +184,13 @@ def presets(kind: str) -> list[tuple[str, str]]:
     folder = {"cascade": "workloads/library", "model": "workloads/models", "arch": "arch/presets",
               "mapping": "mappings/presets", "study": "analysis/studies", "dram": "arch/presets/dram",
               "mapping_set": "mappings/presets/sets", "serving": "mappings/presets/serving",
-              "sweep": "analysis/sweeps", "systolic": "arch/presets/systolic"}[kind]
+              "sweep": "analysis/sweeps", "systolic": "arch/presets/systolic",
+              "serving_study": "analysis/studies"}[kind]
     files = sorted((ROOT / folder).glob("*.yaml"))
     if kind == "study":
-        files = [f for f in files if "configs:" in f.read_text()]
+        files = [f for f in files if "configs:" in f.read_text() and "kind: serving" not in f.read_text()]
+    if kind == "serving_study":
+        files = [f for f in files if "kind: serving" in f.read_text()]
     return [(f.stem, f.read_text()) for f in files]
 
 
@@ -340,6 +343,19 @@ def run_systolic(text, stem, tmp: Path, rng) -> int:
     return 0
 
 
+def run_serving_study(text, stem, tmp: Path, rng) -> int:
+    """A serving study (``kind: serving``): loaded, its configurations and models loaded and checked."""
+    from einsim.analysis.serving_study import _specs, load_serving_study
+
+    path = tmp / f"{stem}.yaml"
+    path.write_text(text)
+    study = load_serving_study(path)
+    model = rng.choice(sorted(study.models))
+    m = study.models[model]
+    _specs(m["decode"], m.get("prefill"), rng.choice(study.configs))
+    return 0
+
+
 TINY_STUDY = {"models": ["bert"], "seq_lens": [1024]}
 #: share of study mutants that also run end to end (plots included, seconds each), and with it the study command
 #: lines among the CLI mutants: none in the test suite, the script mode raises it
@@ -428,6 +444,7 @@ KINDS = {
     "constraints": (lambda: presets("constraints"), mutate_text, run_constraints),
     "sweep": (lambda: presets("sweep"), mutate_text, run_sweep),
     "systolic": (lambda: presets("systolic"), mutate_text, run_systolic),
+    "serving_study": (lambda: presets("serving_study"), mutate_text, run_serving_study),
     "cli": (lambda: [(str(i), b) for i, b in enumerate(CLI_BASES) if STUDY_RUN_FRACTION or b[0] != "study"],
             mutate_argv, run_cli),
 }
@@ -501,7 +518,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     global STUDY_RUN_FRACTION
     STUDY_RUN_FRACTION = args.study_runs
-    print(f"{'kind':11s} {'mutants':>7s} {'exit 0':>6s} {'exit 1':>6s} {'exit 2':>6s} {'tracebacks':>10s} "
+    print(f"{'kind':13s} {'mutants':>7s} {'exit 0':>6s} {'exit 1':>6s} {'exit 2':>6s} {'tracebacks':>10s} "
           f"{'hangs':>5s} {'seconds':>7s}")
     failed = 0
     for kind in args.kinds.split(","):
@@ -520,7 +537,7 @@ def main(argv=None) -> int:
                 if args.verbose:
                     print(f"  TRACEBACK {kind} seed {seed}: {type(exc).__name__}: {str(exc)[:300]}")
         failed += counts["traceback"] + counts["hang"]
-        print(f"{kind:11s} {args.count:7d} {counts[0]:6d} {counts[1]:6d} {counts[2]:6d} {counts['traceback']:10d} "
+        print(f"{kind:13s} {args.count:7d} {counts[0]:6d} {counts[1]:6d} {counts[2]:6d} {counts['traceback']:10d} "
               f"{counts['hang']:5d} {time.perf_counter() - t0:7.1f}", flush=True)
     return 1 if failed else 0
 

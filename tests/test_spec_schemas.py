@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from einsim.analysis.serving_study import load_serving_study
 from einsim.analysis.sweep import sweep_from_text
 from einsim.arch import arch_from_text
 from einsim.arch.dram import dram_from_text
@@ -40,6 +41,12 @@ def _systolic_preset(text, file):
         systolic.SYSTOLIC_PRESET_DIR = folder
 
 
+def _serving_study(text, file):
+    path = Path(file)
+    path.write_text(text)
+    return load_serving_study(path)
+
+
 KINDS = {
     "arch": (arch_from_text, "arch/presets/fusemax.yaml"),
     "pim_arch": (arch_from_text, "arch/presets/neupims.yaml"),
@@ -49,6 +56,7 @@ KINDS = {
     "mapping_set": (_mapping_set, "mappings/presets/sets/npu.yaml"),
     "serving": (serving_from_text, "mappings/presets/serving/neupims.yaml"),
     "sweep": (sweep_from_text, "analysis/sweeps/fusemax_size_buffer_seq.yaml"),
+    "serving_study": (_serving_study, "analysis/studies/neupims.yaml"),
 }
 
 
@@ -146,6 +154,13 @@ CASES = [
      ['x.yaml:27 design: a grid of 5,000,000 points is more than the 1,000,000 a sweep may have']),
     ('sweep', ('n: 10, multiple_of', 'n: 10995116277760, multiple_of'),
      ['x.yaml:23 axes[1].range.n: must be at most 1000000, not 10995116277760']),
+    ('serving_study', ('batches: [64, 128, 256, 512]', 'batches: [64, 128, 0]'),
+     ['x.yaml:14 batches[2]: must be a positive integer, not 0']),
+    ('serving_study', ('  seed: 1', '  sead: 1'),
+     ["x.yaml:17 serving: missing required key 'seed'",
+      "x.yaml:21 serving.sead: unknown key 'sead' (did you mean 'seed'?); valid keys: iterations, time_every, pool"]),
+    ('serving_study', ('kind: serving', 'kind: serving\nmodel: x'),
+     ["x.yaml:7 model: unknown key 'model' (did you mean 'models'?)"]),
 ]
 
 
