@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 
-from einsim.workloads import op_counts, total_ops
-
 from .roofline import roofline_point
 
 __all__ = ["run_model", "model_rows"]
@@ -16,19 +14,15 @@ __all__ = ["run_model", "model_rows"]
 
 def model_rows(mr, arch) -> list[dict]:
     """One row per layer (and a total row): its summary columns plus its roofline coordinates."""
-    from einsim.workloads import load_cascade
-
     rows = []
     for x in mr.layers:
         s = x.result.summary
         row = {"layer": x.layer.name, "cascade": x.layer.cascade, "mapping": x.mapping, "count": x.layer.count,
                "ok": x.result.ok, "reason": x.result.reason}
         if x.result.ok:
-            c = load_cascade(x.layer.cascade)
-            ops = float(sum(total_ops(op_counts(c, c.bind(dict(x.layer.sizes)))).values()))
             row.update({k: s[k] for k in ("cycles", "latency_s", "energy_pj", "dram_bytes", "dram_util")})
             row.update({k: v for k, v in s.items() if k.startswith("util_")})
-            row.update(roofline_point(arch, ops=ops, dram_bytes=s["dram_bytes"], latency_s=s["latency_s"]))
+            row.update(roofline_point(arch, ops=x.ops, dram_bytes=s["dram_bytes"], latency_s=s["latency_s"]))
         rows.append(row)
     return rows
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from einsim.arch.spec import ArchSpec
 from einsim.mappings.sets import MappingSet
-from einsim.workloads import load_cascade
+from einsim.workloads import load_cascade, op_counts, total_ops
 from einsim.workloads.models import LayerInstance, Model
 
-from .evaluate import evaluate
+from .evaluate import bind_sizes, evaluate
 from .result import Result
 
 __all__ = ["LayerResult", "ModelResult", "evaluate_model"]
@@ -26,6 +26,7 @@ class LayerResult:
     layer: LayerInstance
     mapping: str
     result: Result
+    ops: float  # the layer's arithmetic operations at its bound sizes (mapping partitions included)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +68,8 @@ def evaluate_model(model: Model, arch: ArchSpec, mappings: MappingSet, *, seq_le
     layers = []
     for layer in model.instantiate(seq_len=seq_len, **(params or {})):
         mapping = mappings.for_cascade(layer.cascade)
-        r = engine(load_cascade(layer.cascade), arch, mapping, dict(layer.sizes))
-        layers.append(LayerResult(layer=layer, mapping=mapping.name, result=r))
+        cascade = load_cascade(layer.cascade)
+        r = engine(cascade, arch, mapping, dict(layer.sizes))
+        ops = float(sum(total_ops(op_counts(cascade, bind_sizes(cascade, mapping, layer.sizes))).values()))
+        layers.append(LayerResult(layer=layer, mapping=mapping.name, result=r, ops=ops))
     return ModelResult(model=model.name, layers=tuple(layers))
