@@ -60,13 +60,23 @@ REDUCTION_KINDS = ("chain", "tree", "none")
 COMPONENTS = ("adder", "multiplier", "mac", "comparator", "counter", "register")
 
 
+def _feature_size(v):
+    """A technology node in nm, as the component models take it (:func:`einsim.arch.components._technology`)."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1000:
+        spec_fail("a feature size in nm above 0 and at most 1000 (e.g. 45)", v)
+    return v
+
+
+_Technology = Annotated[float, PlainValidator(_feature_size)]
+
+
 class _Component(SpecModel):
     """A logic block priced by the component model (:mod:`einsim.arch.components`)."""
 
     component: Literal[COMPONENTS]
     width_bits: PosInt | None = None
     accumulator_bits: PosInt | None = None
-    technology_nm: PosNum | None = None
+    technology_nm: _Technology | None = None
 
 
 #: an energy (pJ per action) or area (um^2 per PE) figure: a number or a component model's figure
@@ -128,7 +138,7 @@ class LevelFile(SpecModel):
     serves: list[Name] = []
     private: bool = False
     area_um2: NonNegNum | None = None
-    technology_nm: PosNum = 45
+    technology_nm: _Technology = 45
 
 
 class ArchFile(SpecModel):

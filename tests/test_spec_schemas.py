@@ -161,6 +161,8 @@ CASES = [
       "x.yaml:21 serving.sead: unknown key 'sead' (did you mean 'seed'?); valid keys: iterations, time_every, pool"]),
     ('serving_study', ('kind: serving', 'kind: serving\nmodel: x'),
      ["x.yaml:7 model: unknown key 'model' (did you mean 'models'?)"]),
+    ('arch', ('technology_nm: 45', 'technology_nm: 940000000'),
+     ['x.yaml:43 memory[1].technology_nm: must be a feature size in nm above 0 and at most 1000 (e.g. 45), not 9']),
 ]
 
 

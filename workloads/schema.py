@@ -294,7 +294,8 @@ def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     loc = err["loc"]
     if kind == "spec":
-        return path, ("a key " if loc and loc[-1] == "[key]" else "") + ctx["message"]
+        key = loc and loc[-1] == "[key]" and not isinstance(value, str)   # a key the path cannot show
+        return path, ("a key " if key else "") + ctx["message"]
     if kind == "missing":
         return path[:-1], f"missing required key {loc[-1]!r}"
     if kind == "extra_forbidden":
