@@ -11,28 +11,11 @@ front; its names are imported on first use, so ``import einsim`` stays cheap::
     result = einsim.evaluate(cascade, arch, mapping, {"B": 64, "H": 12, "M": 4096, "P": 4096, "E": 64, "F": 64})
 """
 
-from __future__ import annotations
+from einsim.lazy import export_lazily
 
-import importlib
-
-__all__ = ["load_cascade", "load_model", "load_arch", "load_mapping", "evaluate", "simulate", "Result",
-           "SpecError", "Cascade", "ArchSpec", "MappingSpec"]
-
-_HOME = {
-    "load_cascade": "workloads", "load_model": "workloads", "Cascade": "workloads", "SpecError": "workloads",
-    "load_arch": "arch", "ArchSpec": "arch",
-    "load_mapping": "mappings", "MappingSpec": "mappings",
-    "evaluate": "sim", "simulate": "sim", "Result": "sim",
-}
-
-
-def __getattr__(name: str):
-    if name in _HOME:
-        value = getattr(importlib.import_module(f"einsim.{_HOME[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'einsim' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+export_lazily(__name__, {
+    ".workloads": ["load_cascade", "load_model", "Cascade", "SpecError"],
+    ".arch": ["load_arch", "ArchSpec"],
+    ".mappings": ["load_mapping", "MappingSpec"],
+    ".sim": ["evaluate", "simulate", "Result"],
+})

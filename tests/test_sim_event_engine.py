@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import einsim.arch as arch
@@ -200,7 +200,19 @@ def _same(a, b):
     assert a.stats["events"] == b.stats["events"]
 
 
+def _zero_time_program(n_iters, tasks):
+    """Tasks of no duration run ahead of the loop; the jump must not carry one past its last instance."""
+    p = EngineProgram(n_iters=n_iters, window=1)
+    for r in range(3):
+        p.resource(f"r{r}")
+    for t, (res, lat, stride, offset) in enumerate(tasks):
+        p.task(f"t{t}", f"r{res}", 0, lat=lat, stride=stride, offset=offset)
+    return p
+
+
 @given(programs())
+@example(_zero_time_program(12, [(0, 0, 6, 5), (1, 1, 1, 0), (0, 0, 2, 0)]))
+@example(_zero_time_program(6, [(0, 0, 2, 0), (0, 1, 1, 0)]))
 def test_kernel_equals_reference(p):
     ref = run(p, exact=True, trace=10_000, reference=True)
     ker = run(p, exact=True, trace=10_000)

@@ -273,9 +273,12 @@ def run_program(n_iters, window, res_servers, res_in_order, task_res, task_dur, 
                             continue
                         # every template advanced by exactly one period, or stayed idle and far
                         k = (n_iters - window - lo) // c
-                        for t in range(n_task):     # until a template's last instances come within its reach
-                            if offset[t] + n_disp[t] * stride[t] < n_iters:
-                                k = min(k, (n_iters - reach[t] - lo) // c)
+                        # until a template's last instances come within its reach (or its lead, if it runs
+                        # further ahead); a template that advanced in the period must still be short of the end
+                        for t in range(n_task):
+                            g = offset[t] + n_disp[t] * stride[t]
+                            if g < n_iters or n_disp[t] != ck_disp[li, j, t]:
+                                k = min(k, (n_iters - max(reach[t], g - lo) - lo) // c)
                         ok = True
                         for t in range(n_task):
                             dd = n_disp[t] - ck_disp[li, j, t]
