@@ -9,9 +9,11 @@ PYTHON  ?= $(shell for p in python3.12 $(filter %/3.12%,$(PYENV_PY)) python3.13 
 BIN     := $(VENV)/bin
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Test processes run on every core (pytest-xdist); they, the co-simulations' simulator processes and later runs share
-# one Numba cache inside the checkout (gitignored), so each kernel is compiled once.
+# one Numba cache inside the checkout (gitignored), so each kernel is compiled once. Numba checks only the source file
+# of the function it caches, not of the kernels it calls, so the cache folder is named by a hash of all kernel sources.
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+KERNELS := $(shell cat sim/kernels/*.py | sha1sum | cut -c1-12)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba/$(KERNELS)
 
 .PHONY: demo test check lint bench bench-smoke iverilog clean
 

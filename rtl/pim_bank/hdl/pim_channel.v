@@ -16,22 +16,18 @@
 // activations per T_FAW window (a G_ACT activates its bank group's banks), READRES no earlier than FILL after the
 // first COMP since the previous READRES. init_* is an untimed back door that fills the cell array.
 module pim_channel #(
-    parameter integer N_BG        = 1,
-    parameter integer ROW_BUFFERS = 2,
-    parameter integer N_ROWS      = 8,
+    parameter integer MAX_ROWS    = 16,                    // cell array rows per bank (N_ROWS <= MAX_ROWS)
     parameter integer N_COLS      = 8,
     parameter integer LANES       = 4,
     parameter integer DATA_BITS   = 16,
     parameter integer ACC_BITS    = 48,
-    parameter integer T_RCD = 14, parameter integer T_RP = 14, parameter integer T_RAS = 34,
-    parameter integer T_RRD_S = 4, parameter integer T_RRD_L = 6, parameter integer T_FAW = 30,
-    parameter integer T_RTP = 6, parameter integer T_WTP = 22, parameter integer RR_S = 2, parameter integer RR_L = 2,
-    parameter integer RTW = 14, parameter integer WTR_S = 12, parameter integer WTR_L = 14, parameter integer T_RR = 2,
-    parameter integer RTP_RP = 20, parameter integer GW = 96, parameter integer FILL = 12,
-    parameter integer CL = 14, parameter integer CWL = 4, parameter integer BURST = 2
+    parameter integer MAX_CL      = 32                     // data pipeline depth (CL <= MAX_CL)
 ) (
     input  wire                         clk,
     input  wire                         rst,
+    // run-time configuration, 16 bits per field in the bench's CFG_FIELDS order (N_BG in the lowest bits), held
+    // stable while rst is low: one build serves every geometry and timing, one simulator run several configurations
+    input  wire [23*16-1:0]             cfg,
     input  wire                         cmd_valid,
     output wire                         cmd_ready,
     output wire                         cmd_error,
@@ -50,12 +46,20 @@ module pim_channel #(
     output wire [2*ACC_BITS-1:0]        res_data,
     output wire                         busy_o
 );
+    // N_BG bank groups of 2 / N_BG banks, ROW_BUFFERS per bank, N_ROWS rows; minimum gaps in cycles
+    wire [15:0] N_BG = cfg[0*16 +: 16], ROW_BUFFERS = cfg[1*16 +: 16], N_ROWS = cfg[2*16 +: 16];
+    wire [15:0] T_RCD = cfg[3*16 +: 16], T_RP = cfg[4*16 +: 16], T_RAS = cfg[5*16 +: 16];
+    wire [15:0] T_RRD_S = cfg[6*16 +: 16], T_RRD_L = cfg[7*16 +: 16], T_FAW = cfg[8*16 +: 16];
+    wire [15:0] T_RTP = cfg[9*16 +: 16], T_WTP = cfg[10*16 +: 16], RR_S = cfg[11*16 +: 16], RR_L = cfg[12*16 +: 16];
+    wire [15:0] RTW = cfg[13*16 +: 16], WTR_S = cfg[14*16 +: 16], WTR_L = cfg[15*16 +: 16], T_RR = cfg[16*16 +: 16];
+    wire [15:0] RTP_RP = cfg[17*16 +: 16], GW = cfg[18*16 +: 16], FILL = cfg[19*16 +: 16];
+    wire [15:0] CL = cfg[20*16 +: 16], CWL = cfg[21*16 +: 16], BURST = cfg[22*16 +: 16];
     localparam integer W = LANES * DATA_BITS;
-    localparam integer BPG = 2 / N_BG;
-    localparam integer PB = (ROW_BUFFERS == 2) ? 1 : 0;   // row buffer of the PIM commands
+    wire [1:0] BPG = (N_BG == 2) ? 2'd1 : 2'd2;
+    wire PB = (ROW_BUFFERS == 2);                           // row buffer of the PIM commands
     localparam [3:0] ACT = 0, PRE = 1, RD = 2, WR = 3, G_ACT = 5, G_PRE = 6, COMP = 7, READRES = 8, GWRITE = 9;
 
-    reg [W-1:0] cells [0:2*N_ROWS*N_COLS-1];
+    reg [W-1:0] cells [0:2*MAX_ROWS*N_COLS-1];
     reg [W-1:0] gbuf [0:N_COLS-1];
     reg         open_v [0:1][0:1];                          // [bank][buffer]
     reg [15:0]  open_r [0:1][0:1];
@@ -157,9 +161,9 @@ module pim_channel #(
     end
 
     // data pipelines: RD data and READRES results appear CL cycles after the command
-    reg [CL-1:0] rd_v, rs_v;
-    reg [W-1:0] rd_p [0:CL-1];
-    reg [2*ACC_BITS-1:0] rs_p [0:CL-1];
+    reg [MAX_CL-1:0] rd_v, rs_v;
+    reg [W-1:0] rd_p [0:MAX_CL-1];
+    reg [2*ACC_BITS-1:0] rs_p [0:MAX_CL-1];
     assign rd_valid = rd_v[CL-1];
     assign rd_data = rd_p[CL-1];
     assign res_valid = rs_v[CL-1];
@@ -229,7 +233,7 @@ module pim_channel #(
                     comp_seen <= 1'b0;
                 end
             end
-            for (k = CL - 1; k > 0; k = k - 1) begin
+            for (k = MAX_CL - 1; k > 0; k = k - 1) begin
                 rd_v[k] <= rd_v[k-1];
                 rd_p[k] <= rd_p[k-1];
                 rs_v[k] <= rs_v[k-1];

@@ -8,7 +8,8 @@ sequences with errors and idle gaps, each command presented as early as allowed.
 presents command i from its arrival cycle until accepted. Monitor: RD data and READRES results with their cycles,
 and the first idle cycle after the last command. Checker: the kernel (sim/kernels/dram.py) on the same raw program
 gives every command's issue cycle, every error, the data cycles and the total; numpy gives the values.
-Run standalone: ``python rtl/pim_bank/tests/test_pim_bank.py [config-name ...]``.
+The Verilog is built once (geometry and timing are run-time inputs, ``cfg``) and one simulator run covers every case.
+Run standalone: ``python rtl/pim_bank/tests/test_pim_bank.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 from pathlib import Path
 
 import cocotb
@@ -49,37 +49,59 @@ def two_bank_spec(*, bankgroups: int, row_buffers: int, rows: int = 8, lanes: in
                                **timing)
 
 
-def verilog_parameters(spec: DramSpec) -> dict[str, int]:
-    """Parameters of hdl/pim_channel.v: geometry and the minimum gaps of sim/dram_check.py (one rank)."""
+#: hdl/pim_channel.v's run-time configuration fields (16 bits each, the first in the lowest bits of ``cfg``)
+CFG_FIELDS = ("N_BG", "ROW_BUFFERS", "N_ROWS", "T_RCD", "T_RP", "T_RAS", "T_RRD_S", "T_RRD_L", "T_FAW", "T_RTP",
+              "T_WTP", "RR_S", "RR_L", "RTW", "WTR_S", "WTR_L", "T_RR", "RTP_RP", "GW", "FILL", "CL", "CWL", "BURST")
+#: its build-time parameters (one build serves every case)
+PARAMETERS = {"MAX_ROWS": 16, "N_COLS": 8, "LANES": 4, "DATA_BITS": 16, "ACC_BITS": 48, "MAX_CL": 32}
+
+
+def verilog_config(spec: DramSpec) -> dict[str, int]:
+    """Run-time configuration of hdl/pim_channel.v: geometry and the minimum gaps of sim/dram_check.py (one rank)."""
     g = gap_table(spec)
-    return {"N_BG": spec.bankgroups, "ROW_BUFFERS": spec.row_buffers, "N_ROWS": spec.rows, "N_COLS": spec.columns,
-            "LANES": spec.mac_lanes, "DATA_BITS": spec.pim_data_bits, "ACC_BITS": 48, "T_RCD": spec.trcd,
+    return {"N_BG": spec.bankgroups, "ROW_BUFFERS": spec.row_buffers, "N_ROWS": spec.rows, "T_RCD": spec.trcd,
             "T_RP": spec.trp, "T_RAS": spec.tras, "T_RRD_S": spec.trrd_s, "T_RRD_L": spec.trrd_l,
             "T_FAW": spec.tfaw, "T_RTP": g["rtp"], "T_WTP": g["wtp"], "RR_S": g["rr_s"], "RR_L": g["rr_l"],
             "RTW": g["rtw"], "WTR_S": g["wtr_s"], "WTR_L": g["wtr_l"], "T_RR": g["t_rr"], "RTP_RP": g["rtp_rp"],
             "GW": g["gw"], "FILL": g["fill"], "CL": spec.cl, "CWL": spec.cwl, "BURST": spec.burst_cycles}
 
 
-def _config(name: str, spec: DramSpec, **stimulus) -> dict:
-    return {"name": name, "parameters": verilog_parameters(spec),
-            "spec": {k: getattr(spec, k) for k in _DRAM_FIELDS}, **stimulus}
+def pack_config(config: dict[str, int]) -> int:
+    """The ``cfg`` input word of a run-time configuration (every field must fit 16 bits)."""
+    word = 0
+    for i, name in enumerate(CFG_FIELDS):
+        value = int(config[name])
+        if not 0 <= value < 1 << 16:
+            raise ValueError(f"{name} must be in [0, 65536) for pim_channel.v, not {value}")
+        word |= value << (16 * i)
+    return word
+
+
+def _case(name: str, spec: DramSpec, **stimulus) -> dict:
+    if spec.rows > PARAMETERS["MAX_ROWS"] or spec.columns != PARAMETERS["N_COLS"] or \
+            spec.mac_lanes != PARAMETERS["LANES"] or spec.cl > PARAMETERS["MAX_CL"]:
+        raise ValueError(f"case {name}: rows, columns, lanes and CL must fit the build's PARAMETERS {PARAMETERS}")
+    return {"name": name, "config": verilog_config(spec), "spec": {k: getattr(spec, k) for k in _DRAM_FIELDS},
+            **stimulus}
 
 
 _FAST = {"trcd": 5, "trp": 4, "tras": 9, "tfaw": 12, "trrd_s": 2, "trrd_l": 3, "cl": 4, "cwl": 2, "twr": 3,
          "trtp_l": 3, "twtr_s": 2, "twtr_l": 3}
 
-CONFIGS: list[dict] = [
-    _config("gemv-dual-1bg", two_bank_spec(bankgroups=1, row_buffers=2, rows=16), program="gemv", rows=6, cols=96,
+CASES: list[dict] = [
+    _case("gemv-dual-1bg", two_bank_spec(bankgroups=1, row_buffers=2, rows=16), program="gemv", rows=6, cols=96,
             seed=21),
-    _config("gemv-single-2bg", two_bank_spec(bankgroups=2, row_buffers=1, rows=16), program="gemv", rows=4, cols=64,
+    _case("gemv-single-2bg", two_bank_spec(bankgroups=2, row_buffers=1, rows=16), program="gemv", rows=4, cols=64,
             seed=22),
-    _config("gemv-beside-dram-dual", two_bank_spec(bankgroups=2, row_buffers=2, rows=16, **_FAST), program="mixed",
+    _case("gemv-beside-dram-dual", two_bank_spec(bankgroups=2, row_buffers=2, rows=16, **_FAST), program="mixed",
             rows=4, cols=64, n_requests=40, seed=23),
-    _config("random-dual-1bg", two_bank_spec(bankgroups=1, row_buffers=2, **_FAST, tccd_l=3, pim_fill_cycles=2),
+    _case("random-dual-1bg", two_bank_spec(bankgroups=1, row_buffers=2, **_FAST, tccd_l=3, pim_fill_cycles=2),
             program="random", n_cmds=140, gap_prob=0.2, error_prob=0.06, seed=24),
-    _config("random-single-2bg", two_bank_spec(bankgroups=2, row_buffers=1, **_FAST), program="random",
+    _case("random-single-2bg", two_bank_spec(bankgroups=2, row_buffers=1, **_FAST), program="random",
             n_cmds=140, gap_prob=0.2, error_prob=0.06, seed=25),
 ]
+#: one build, one simulator run, every case in turn (reset between cases)
+CONFIGS: list[dict] = [{"name": "all-cases", "parameters": PARAMETERS, "cases": CASES}]
 
 
 def _trace_program(run) -> PimProgram:
@@ -331,14 +353,13 @@ def check(spec, program, cells, driver, monitor) -> dict:
             "detail": detail, "timing_match": not [p for p in problems if not p.startswith("values")]}
 
 
-@cocotb.test()
-async def pim_channel_matches_kernel(dut):
-    """Drive the config's raw program through the two banks and compare with the kernel, cycle for cycle."""
-    config = json.loads(os.environ["EINSIM_COSIM_CONFIG"])
-    spec, program, cells = stimulus(config)
-    assert verilog_parameters(spec) == config["parameters"], "parameters must come from the spec"
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+async def run_case(dut, case: dict) -> dict:
+    """Reset, configure and fill the channel, drive the case's raw program, and check it against the kernel."""
+    spec, program, cells = stimulus(case)
+    assert verilog_config(spec) == case["config"], "the run-time configuration must come from the spec"
+    await RisingEdge(dut.clk)  # leave the previous case's ReadOnly phase
     dut.rst.value = 1
+    dut.cfg.value = pack_config(case["config"])
     for sig in (dut.cmd_valid, dut.cmd, dut.cmd_bg, dut.cmd_bank, dut.cmd_row, dut.cmd_col, dut.cmd_wdata,
                 dut.init_we, dut.init_addr, dut.init_data):
         sig.value = 0
@@ -351,7 +372,24 @@ async def pim_channel_matches_kernel(dut):
     drive = cocotb.start_soon(driver.run())
     await monitor.run()
     await drive
-    result = check(spec, program, cells, driver, monitor)
+    return check(spec, program, cells, driver, monitor)
+
+
+@cocotb.test()
+async def pim_channel_matches_kernel(dut):
+    """Run every case of the config through the two banks and compare with the kernel, cycle for cycle."""
+    config = json.loads(os.environ["EINSIM_COSIM_CONFIG"])
+    assert config["parameters"] == PARAMETERS, "the build's parameters must be PARAMETERS"
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    results = {}
+    for case in config["cases"]:
+        results[case["name"]] = await run_case(dut, case)
+    result = {"rtl_cycles": sum(r["rtl_cycles"] for r in results.values()),
+              "sim_cycles": sum(r["sim_cycles"] for r in results.values()),
+              "values_match": all(r["values_match"] for r in results.values()),
+              "timing_match": all(r["timing_match"] and r["rtl_cycles"] == r["sim_cycles"] for r in results.values()),
+              "detail": " | ".join(f"{name}: rtl {r['rtl_cycles']} kernel {r['sim_cycles']} cycles, {r['detail']}"
+                                   for name, r in results.items())}
     path = os.environ.get("EINSIM_COSIM_RESULT")
     if path:
         Path(path).write_text(json.dumps(result))
@@ -363,5 +401,4 @@ if __name__ == "__main__":  # run some configurations by name through the co-sim
     from einsim.rtl import cosim
 
     for cfg in CONFIGS:
-        if not sys.argv[1:] or cfg["name"] in sys.argv[1:]:
-            print(cosim.run("pim_bank", cfg))
+        print(cosim.run("pim_bank", cfg))
