@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -466,11 +467,11 @@ def one_mutant(kind: str, seed: int):
 
 
 # ----- as tests ------------------------------------------------------------------------------------------------------
-import pytest  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_fuzz_kind(kind):
     """Every mutant ends as exit 0/1/2 or a SpecError: no other exception, no hang. Up to 25 examples per kind here
