@@ -49,8 +49,6 @@ def run_point(args, model, **options) -> int:
     import einsim.workloads as workloads
     from einsim.mappings.crosscheck import check_mapping_against
 
-    from .guard import guarded_run, load_spec
-
     _check_pairing(args)
     if args.model:
         from .cli_model import run_model
@@ -58,11 +56,11 @@ def run_point(args, model, **options) -> int:
         return run_model(args, model)
     sets = parse_sets(args.set)
     cascade = workloads.load_cascade(args.workload)
-    spec = load_spec(arch.load_arch, args.arch, "architecture")
-    mapping = load_spec(mappings.load_mapping, args.mapping, "mapping")
+    spec = arch.load_arch(args.arch)
+    mapping = mappings.load_mapping(args.mapping)
     check_mapping_against(cascade, spec, mapping)
     cascade.bind({**sets, **{k: v for k, v in mapping.partitions.items() if k not in sets}}, source="--set")
-    r = guarded_run(model, args.arch, cascade, spec, mapping, sets, **options)
+    r = _run_model(model, args.arch, cascade, spec, mapping, sets, **options)
     if args.json:
         print(json.dumps({"ok": r.ok, "reason": r.reason, "summary": r.summary, "choices": r.choices,
                           "energy": [dict(zip(("component", "action", "count", "energy_pj"), e, strict=True))
@@ -73,6 +71,19 @@ def run_point(args, model, **options) -> int:
         for k, v in r.summary.items():
             print(f"{k:24s} {v:.6g}" if isinstance(v, float) else f"{k:24s} {v}")
     return 0 if r.ok else 2
+
+
+def _run_model(model, arch_name, *args, **options):
+    """``model(*args, **options)``; a component model (CACTI) that rejects the architecture's values is a SpecError
+    naming the architecture file, not an internal error."""
+    from einsim.arch.cacti import ComponentError
+    from einsim.workloads.errors import SpecError, SpecIssue
+
+    try:
+        return model(*args, **options)
+    except ComponentError as exc:
+        raise SpecError([SpecIssue(str(arch_name), None, "<top>", f"a component model cannot take this "
+                                   f"architecture's values: {str(exc)[:300]}")]) from None
 
 
 def register(sub) -> None:

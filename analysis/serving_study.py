@@ -12,12 +12,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from einsim.workloads.errors import SpecError
-from einsim.workloads.yamlio import check_keys, load_doc
+from einsim.workloads.schema import Name, NonEmptyList, NonNegInt, PosInt, PosNum, SpecModel, check
+from einsim.workloads.yamlio import load_doc
 
 from .request_traces import LengthDistribution, draw_requests, stationary_batch
 
@@ -26,7 +29,6 @@ __all__ = ["ServingStudy", "load_serving_study", "is_serving_study", "select", "
 
 THROUGHPUT_COLUMNS = ["model", "dataset", "batch", "config", "tokens_per_s", "iteration_s", "util_npu", "util_pim",
                       "energy_pj"]
-_KEYS = ("name", "kind", "models", "datasets", "batches", "configs", "units", "serving")
 _OPTIONAL = ("interleave", "table4", "timeline", "trace", "crosscheck", "prefill", "paper")
 
 
@@ -56,30 +58,69 @@ def is_serving_study(name_or_path) -> bool:
     return path.exists() and isinstance(load_doc(path).data, dict) and load_doc(path).data.get("kind") == "serving"
 
 
+class _ServedModel(SpecModel):
+    decode: Name
+    prefill: Name | None = None
+    tp: PosInt
+    pp: PosInt
+
+
+class _Dataset(SpecModel):
+    input_mean: PosNum
+    output_mean: PosNum
+    max_seq_len: PosInt | None = None
+
+
+class _Serving(SpecModel):
+    iterations: PosInt
+    time_every: PosInt
+    pool: PosInt
+    seed: NonNegInt
+
+
+class _Units(SpecModel):
+    npu: Name
+    pim: Name
+
+
+_Extra = dict[Name, Any] | None
+
+
+class ServingStudyFile(SpecModel):
+    """The keys and types of a serving study; the side experiments' options are read where they run."""
+
+    name: Name
+    kind: Literal["serving"]
+    models: Annotated[dict[Name, _ServedModel], Field(min_length=1)]
+    datasets: Annotated[dict[Name, _Dataset], Field(min_length=1)]
+    batches: NonEmptyList[PosInt]
+    configs: NonEmptyList[Name]
+    units: _Units
+    serving: _Serving
+    interleave: _Extra = None
+    table4: _Extra = None
+    timeline: _Extra = None
+    trace: _Extra = None
+    crosscheck: _Extra = None
+    prefill: _Extra = None
+    paper: _Extra = None
+
+
 def load_serving_study(name_or_path) -> ServingStudy:
     doc = load_doc(_study_path(name_or_path))
     e = doc.errors()
-    d = doc.data
-    if not check_keys(e, (), d, required=_KEYS, optional=_OPTIONAL):
-        e.raise_if_any()
-    for m, v in (d["models"] or {}).items():
-        check_keys(e, ("models", m), v, required=("decode", "tp", "pp"), optional=("prefill",))
+    spec = check(doc, ServingStudyFile)
     datasets = {}
-    for k, v in (d["datasets"] or {}).items():
-        if check_keys(e, ("datasets", k), v, required=("input_mean", "output_mean"), optional=("max_seq_len",)):
-            try:
-                datasets[k] = LengthDistribution(name=k, **v)
-            except (TypeError, ValueError) as exc:
-                e.add(("datasets", k), str(exc))
-    check_keys(e, ("serving",), d["serving"], required=("iterations", "time_every", "pool", "seed"))
-    check_keys(e, ("units",), d["units"], required=("npu", "pim"))
-    for i, b in enumerate(d["batches"] or []):
-        if isinstance(b, bool) or not isinstance(b, int) or b < 1:
-            e.add(("batches", i), f"must be a positive integer, not {b!r}")
+    for k, v in spec.datasets.items():
+        try:
+            datasets[k] = LengthDistribution(name=k, **v.model_dump(exclude_none=True))
+        except ValueError as exc:
+            e.add(("datasets", k), str(exc))
     e.raise_if_any()
-    return ServingStudy(name=d["name"], models=dict(d["models"]), datasets=datasets,
-                        batches=tuple(d["batches"]), configs=tuple(d["configs"]), units=dict(d["units"]),
-                        serving=dict(d["serving"]), extra={k: d[k] for k in _OPTIONAL if k in d}, file=doc.file)
+    d = doc.data
+    return ServingStudy(name=spec.name, models=dict(d["models"]), datasets=datasets, batches=tuple(spec.batches),
+                        configs=tuple(spec.configs), units=dict(d["units"]), serving=dict(d["serving"]),
+                        extra={k: d[k] for k in _OPTIONAL if k in d}, file=doc.file)
 
 
 def select(study: ServingStudy, *, models=None, batches=None) -> ServingStudy:

@@ -23,7 +23,7 @@ import einsim.mappings as map_mod
 import einsim.workloads as workloads
 from einsim.sim import evaluate, simulate
 from einsim.workloads.errors import SpecError, SpecIssue
-from einsim.workloads.schema import Name, NonEmptyList, PosInt, PosNum, SpecModel, validate
+from einsim.workloads.schema import Name, NonEmptyList, PosInt, PosNum, SpecModel, validate, validate_data
 from einsim.workloads.yamlio import Doc, load_doc, suggest
 
 from .overlay import Quirk, Specs, resolve
@@ -123,6 +123,10 @@ class StudyFile(SpecModel):
     quirks: list[_Quirk] | None = None
 
 
+class _Extends(SpecModel):
+    extends: Name
+
+
 def _study_path(name_or_path, folder: Path = STUDY_DIR) -> Path:
     """A study file: a YAML path, or a name next to ``folder`` or among the packaged studies."""
     path = Path(name_or_path)
@@ -145,7 +149,8 @@ def load_study(name_or_path) -> Study:
     doc = load_doc(path)
     base_folders: tuple = ()
     if isinstance(doc.data, dict) and "extends" in doc.data:
-        base_path = _study_path(doc.data["extends"], path.parent)
+        extends = validate_data({"extends": doc.data["extends"]}, _Extends, file=doc.file, line_of=doc.line).extends
+        base_path = _study_path(extends, path.parent)
         base = load_doc(base_path)
         data = {**(base.data if isinstance(base.data, dict) else {}),
                 **{k: v for k, v in doc.data.items() if k != "extends"}}

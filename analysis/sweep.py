@@ -29,11 +29,28 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import operator
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from einsim.arch._check import choice, pos_int, pos_num
+from pydantic import PlainValidator, ValidationError
+
 from einsim.workloads.errors import ErrorList, SpecError
+from einsim.workloads.schema import (
+    Name,
+    NonEmptyList,
+    NonNegInt,
+    Number,
+    PosInt,
+    PosNum,
+    SpecModel,
+    int_in,
+    positive_int,
+    shaped,
+    spec_fail,
+    validate,
+)
 from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc, suggest
 
 from .designs import DESIGN_KINDS, ROUNDINGS, SCALES, Axis, Design, Range, design_points
@@ -55,6 +72,9 @@ RESULT_COLUMNS = ("cycles", "latency_s", "energy_pj", "dram_bytes", "dram_read_b
 #: columns known before evaluation, from the point's architecture (constraints may use them)
 ARCH_COLUMNS = ("area_mm2", "peak_ops_per_s", "dram_bytes_per_s")
 _PREFIXES = ("util_", "busy_", "energy_", "tile_")
+#: the most points a design may have: its points are drawn into memory up front (a dict per point) and each is a
+#: simulation; a grid past this is a mistake (a range's ``n`` typed with extra digits), not a study
+MAX_POINTS = 1_000_000
 _CMP = {ast.LtE: operator.le, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.Gt: operator.gt, ast.Eq: operator.eq,
         ast.NotEq: operator.ne}
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -127,28 +147,100 @@ def sweep_from_text(text: str, file: str = "<string>", folder: Path | str = ".")
     return _build(doc_from_text(text, file), text, Path(folder))
 
 
+# ----- the file's schema ---------------------------------------------------------------------------------------
+def _scalar(v):
+    if not isinstance(v, bool | int | float | str):
+        spec_fail("a number, a string or true/false", v)
+    return v
+
+
+class _WorkloadBase(SpecModel):
+    cascade: Name | None = None
+    sizes: dict[Name, PosInt] | None = None
+    model: Name | None = None
+    layer: Name | None = None
+    seq_len: PosInt | None = None
+
+
+_MAPPING_WORDS = "a mapping preset name, a mapping YAML path, a resolver name or {resolver: options}"
+
+
+class _Base(SpecModel):
+    workload: _WorkloadBase
+    arch: Name
+    mapping: shaped(_MAPPING_WORDS, string=Name, mapping=dict[Name, Any])
+
+
+class _RangeFile(SpecModel):
+    low: Number
+    high: Number
+    scale: Literal[SCALES] = "linear"
+    n: int_in(1, MAX_POINTS) | None = None
+    round: Literal[ROUNDINGS] = "none"
+    multiple_of: PosNum | None = None
+
+
+class _AxisFile(SpecModel):
+    name: str | None = None
+    path: Name | None = None
+    paths: NonEmptyList[Name] | None = None
+    values: NonEmptyList[Annotated[Any, PlainValidator(_scalar)]] | None = None
+    range: _RangeFile | None = None
+
+
+class _DesignFile(SpecModel):
+    kind: Literal[DESIGN_KINDS]
+    n: int_in(1, MAX_POINTS) | None = None
+    seed: NonNegInt = 0
+
+
+class SweepFile(SpecModel):
+    """The keys and types of a sweep file; the loader checks what its key paths, names and columns refer to."""
+
+    name: Name
+    description: str = ""
+    base: _Base
+    engine: Literal[ENGINES] = "analytical"
+    axes: NonEmptyList[_AxisFile]
+    design: shaped("grid, random, latin_hypercube or {kind, n, seed}", string=Literal[DESIGN_KINDS],
+                   mapping=_DesignFile) = "grid"
+    constraints: list[Name] = []
+    objectives: NonEmptyList[Name] = ["latency_s", "energy_pj", "area_mm2"]
+    batch_size: positive_int(" (points per Parquet part file)") = 25
+
+
+# ----- building -------------------------------------------------------------------------------------------------
 def _build(doc: Doc, text: str, folder: Path) -> SweepSpec:
     e = doc.errors()
-    d = doc.data
-    if not check_keys(e, (), d, required=("name", "base", "axes"),
-                      optional=("description", "engine", "design", "constraints", "objectives", "batch_size")):
+    spec = validate(doc, SweepFile, e)
+    if spec is None and any(i.path in ("<top>", "base", "axes") for i in e.issues):
         e.raise_if_any()
-    if not isinstance(d["name"], str) or not d["name"]:
-        e.add(("name",), f"must be a non-empty string, not {d['name']!r}")
-    engine = choice(e, ("engine",), d.get("engine", "analytical"), ENGINES)
-    batch = pos_int(e, ("batch_size",), d.get("batch_size", 25), " (points per Parquet part file)")
+    flagged = [i.path for i in e.issues]
+    d = doc.data
     base, resolver, cascade_ranks = _base(e, d["base"], folder)
     if base is None or None in base.values():
-        e.raise_if_any()
+        _raise(e, flagged)
     axes = _axes(e, d["axes"], base, cascade_ranks)
     design = _design(e, d.get("design", "grid"), axes)
     unit_names = tuple(base["arch"].get("units") or {}) if isinstance(base["arch"], dict) else ()
     constraints = _constraints(e, d.get("constraints", []), axes)
     objectives = _objectives(e, d.get("objectives", ["latency_s", "energy_pj", "area_mm2"]), axes, unit_names)
+    _raise(e, flagged)
+    return SweepSpec(name=spec.name, description=spec.description, file=doc.file, folder=folder, text=text,
+                     base=base, resolver=resolver, engine=spec.engine, axes=axes, design=design,
+                     constraints=constraints, objectives=objectives, batch_size=spec.batch_size, doc=doc)
+
+
+def _raise(e: ErrorList, flagged: list[str]) -> None:
+    """Raise the issues, if any; a later check's issue at or under a key the schema already flagged is left out
+    (it is the same mistake, said twice)."""
+    n = len(flagged)
+
+    def under(path: str) -> bool:
+        return any(path == f or path.startswith((f + ".", f + "[")) for f in flagged)
+
+    e.issues[n:] = [i for i in e.issues[n:] if not under(i.path)]
     e.raise_if_any()
-    return SweepSpec(name=d["name"], description=str(d.get("description", "")), file=doc.file, folder=folder,
-                     text=text, base=base, resolver=resolver, engine=engine, axes=axes, design=design,
-                     constraints=constraints, objectives=objectives, batch_size=batch, doc=doc)
 
 
 def _base(e: ErrorList, b, folder: Path):
@@ -203,12 +295,12 @@ def _workload(e: ErrorList, w, folder: Path):
     if not check_keys(e, path, w, optional=("cascade", "sizes", "model", "layer", "seq_len")):
         return None, ()
     out = dict(w)
-    out["sizes"] = dict(w.get("sizes") or {})
+    out["sizes"] = dict(w["sizes"]) if isinstance(w.get("sizes"), dict) else {}
     if "model" in w:
         for k in ("layer", "seq_len"):
             if k not in w:
                 e.add(path, f"a model workload needs key {k!r} (e.g. layer: attention, seq_len: 4096)")
-        if "layer" not in w or pos_int(e, path + ("seq_len",), w.get("seq_len", 1)) is None:
+        if "layer" not in w or _typed(_WorkloadBase, w) is None:
             return None, ()
         try:
             layers = load_model(_local(w["model"], folder)).instantiate(seq_len=w["seq_len"])
@@ -226,8 +318,7 @@ def _workload(e: ErrorList, w, folder: Path):
                     "({model: bert, layer: attention, seq_len: 4096})")
         return None, ()
     ranks = _cascade_ranks(e, path + ("cascade",), out["cascade"], folder)
-    for r, v in out["sizes"].items():
-        pos_int(e, path + ("sizes", r), v)
+    for r in out["sizes"]:
         if ranks and r not in ranks:
             e.add(path + ("sizes", r), f"must be a rank of cascade {out['cascade']!r} ({', '.join(ranks)}), "
                                        f"not {r!r}{suggest(r, ranks)}")
@@ -350,60 +441,56 @@ def _values(e: ErrorList, at: tuple, v) -> tuple | None:
     return tuple(v)
 
 
+def _typed(model, value):
+    """``value`` as ``model`` if it is valid, else None (the schema has reported it)."""
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
 def _range(e: ErrorList, at: tuple, r) -> Range | None:
-    if not check_keys(e, at, r, required=("low", "high"), optional=("scale", "n", "round", "multiple_of")):
+    r = _typed(_RangeFile, r)
+    if r is None:
         return None
     n0 = len(e.issues)
-    low = pos_num(e, at + ("low",), r["low"]) if r.get("scale") == "log" else _number(e, at + ("low",), r["low"])
-    high = _number(e, at + ("high",), r["high"])
-    scale = choice(e, at + ("scale",), r.get("scale", "linear"), SCALES)
-    rnd = choice(e, at + ("round",), r.get("round", "none"), ROUNDINGS)
-    n = pos_int(e, at + ("n",), r["n"]) if "n" in r else None
-    step = pos_num(e, at + ("multiple_of",), r["multiple_of"]) if "multiple_of" in r else None
-    if low is not None and high is not None and low > high:
-        e.add(at, f"low must be <= high, not low={low!r} > high={high!r}")
-    if rnd == "pow2" and (step is not None or (low is not None and low <= 0)):
+    if r.scale == "log" and r.low <= 0:
+        e.add(at + ("low",), f"must be a positive number, not {r.low!r}")
+    if r.low > r.high:
+        e.add(at, f"low must be <= high, not low={r.low!r} > high={r.high!r}")
+    if r.round == "pow2" and (r.multiple_of is not None or r.low <= 0):
         e.add(at + ("round",), "pow2 rounding needs low > 0 and no multiple_of")
     if len(e.issues) > n0:
         return None
-    rng = Range(low=low, high=high, scale=scale, n=n, round=rnd, multiple_of=step)
+    rng = Range(low=r.low, high=r.high, scale=r.scale, n=r.n, round=r.round, multiple_of=r.multiple_of)
     lo, hi = rng.bounds()
     if lo > hi:
-        e.add(at, f"holds no value after rounding ({rnd}, multiple_of={step}) between {low} and {high}; "
-                  f"widen the range")
+        e.add(at, f"holds no value after rounding ({r.round}, multiple_of={r.multiple_of}) between {r.low} and "
+                  f"{r.high}; widen the range")
         return None
     return rng
 
 
-def _number(e: ErrorList, at: tuple, v):
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        e.add(at, f"must be a number, not {v!r}")
-        return None
-    return v
-
-
 def _design(e: ErrorList, d, axes) -> Design:
     at = ("design",)
-    if isinstance(d, str):
-        d = {"kind": d}
-    if not check_keys(e, at, d, required=("kind",), optional=("n", "seed")):
+    d = _typed(_DesignFile, {"kind": d} if isinstance(d, str) else d)
+    if d is None:
         return Design()
-    kind = choice(e, at + ("kind",), d["kind"], DESIGN_KINDS)
-    seed = d.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        e.add(at + ("seed",), f"must be an integer >= 0, not {seed!r}")
-    if kind == "grid":
+    if d.kind == "grid":
         for i, a in enumerate(axes):
             if a.range is not None and a.range.n is None:
                 e.add(("axes", i, "range"), "a grid needs the number of levels of a range: add n (e.g. n: 8)")
-        if "n" in d:
+        if d.n is not None:
             e.add(at + ("n",), "a grid's size is the product of the axes' levels; remove n (or use random or "
                                "latin_hypercube)")
+        size = math.prod(len(a.values) if a.values is not None else a.range.n or 1 for a in axes)
+        if size > MAX_POINTS:
+            e.add(at, f"a grid of {size:,} points is more than the {MAX_POINTS:,} a sweep may have; use fewer "
+                      f"levels, or a random or latin_hypercube design of n points")
         return Design(kind="grid")
-    if kind is not None and "n" not in d:
-        e.add(at, f"a {kind} design needs n, the number of points")
-    n = pos_int(e, at + ("n",), d.get("n", 1))
-    return Design(kind=kind or "grid", n=n, seed=seed if isinstance(seed, int) else 0)
+    if d.n is None:
+        e.add(at, f"a {d.kind} design needs n, the number of points")
+    return Design(kind=d.kind, n=d.n or 1, seed=d.seed)
 
 
 def _constraints(e: ErrorList, raw, axes) -> tuple[Constraint, ...]:

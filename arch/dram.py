@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einsim.workloads.errors import ErrorList, SpecError, SpecIssue
-from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
+from einsim.workloads.yamlio import MAX_FLOAT, MAX_INT, Doc, doc_from_text, load_doc
 
-__all__ = ["DramSpec", "load_dram", "dram_from_text", "dram_preset_names", "DRAM_PRESET_DIR", "MAPPING_FIELDS"]
+__all__ = ["DramSpec", "load_dram", "dram_from_text", "dram_preset_names", "DRAM_PRESET_DIR",
+           "MAPPING_FIELDS"]
 
 DRAM_PRESET_DIR = Path(__file__).parent / "presets" / "dram"
 #: Address-mapping fields; ``address_mapping`` lists all six, most significant first (DRAMsim3's notation).
@@ -231,10 +232,14 @@ def _merged(doc: Doc, e: ErrorList, seen: tuple) -> dict:
     if base is None:
         return {k: d.get(k) for k in _SECTIONS}
     if not isinstance(base, str):
-        e.add(("base",), f"base must be a DRAM preset name, not {base!r}")
-        return {k: d.get(k) for k in _SECTIONS}
+        return {k: d.get(k) for k in _SECTIONS}   # reported by the schema
     try:
+        from einsim.workloads.schema import check
+
+        from .dram_schema import DramFile
+
         base_doc = _read(base, seen + (doc.file,))
+        check(base_doc, DramFile)
         below = _merged(base_doc, base_doc.errors(), seen + (doc.file,))
     except SpecError as exc:
         for issue in exc.issues:
@@ -253,32 +258,43 @@ def _merged(doc: Doc, e: ErrorList, seen: tuple) -> dict:
 
 
 def _build(doc: Doc) -> DramSpec:
+    from einsim.workloads.schema import validate
+
+    from .dram_schema import DramFile
+
     e = doc.errors()
-    if not check_keys(e, (), doc.data, required=("name",), optional=("base", *_SECTIONS)):
-        e.raise_if_any()
-    name = doc.data["name"]
-    if not isinstance(name, str) or not name:
-        e.add(("name",), f"name must be a non-empty string, not {name!r}")
+    if validate(doc, DramFile, e) is None and any(i.path in ("<top>", "name", "base", *_SECTIONS) for i in e.issues):
+        e.raise_if_any()   # no sections to merge: values inside the sections are checked once merged
     sections = _merged(doc, e, ())
+    before = len(e.issues)
     for key in ("organization", "timing"):
         if not isinstance(sections.get(key), dict):
             e.add((key,), f"{key} must be a mapping of its fields, not {sections.get(key)!r}")
     for key, table in _SECTIONS.items():
-        if isinstance(sections.get(key), dict):
-            required = tuple(k for k in table if k not in _OPTIONAL) if key != "pim" else ("mac_lanes",)
-            check_keys(e, (key,), sections[key], required=required, optional=tuple(table))
-    e.raise_if_any()
+        values = sections.get(key)
+        required = [k for k in table if k not in _OPTIONAL] if key != "pim" else ["mac_lanes"]
+        for k in required if isinstance(values, dict) else ():
+            if k not in values:
+                e.add((key,), f"missing required key {k!r}")
+    if len(e.issues) > before:
+        _raise_unique(e)
     sections["organization"] = {**_ORG_DEFAULTS, **sections["organization"]}
     for path, message in _problems(sections):
         e.add(path, message)
-    e.raise_if_any()
+    _raise_unique(e)
     kw = {**sections["organization"], **sections["timing"]}
     if sections.get("energy") is not None:
         kw.update(sections["energy"])
     if sections.get("pim") is not None:
         kw.update({_PIM_FIELD[k]: v for k, v in sections["pim"].items()})
     kw["tck_ns"] = float(kw["tck_ns"])
-    return DramSpec(name=name, source=doc.file, **kw)
+    return DramSpec(name=doc.data["name"], source=doc.file, **kw)
+
+
+def _raise_unique(e: ErrorList) -> None:
+    """Raise the issues, each once (the schema and the merged-section checks may both find a bad value)."""
+    if e:
+        raise SpecError(dict.fromkeys(e.issues))
 
 
 def _value_problem(kind: str, low, value) -> str | None:
@@ -286,9 +302,13 @@ def _value_problem(kind: str, low, value) -> str | None:
         return None if isinstance(value, str) and value else f"must be a non-empty string, not {value!r}"
     if kind == "num":
         ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and value > low
+        if ok and value > MAX_FLOAT:
+            return f"must be a positive number of at most {MAX_FLOAT:g}, not {value!r}"
         return None if ok else f"must be a positive number, not {value!r}"
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         return f"must be an integer >= {low}, not {value!r}"
+    if value > MAX_INT:
+        return f"must be at most 2**62 = {MAX_INT} (the simulator counts in 64-bit integers), not {value!r}"
     if kind == "pow2" and value & (value - 1):
         return f"must be a power of two (it is a field of the address), not {value!r}"
     return None

@@ -223,16 +223,21 @@ def load_systolic_preset(name: str, dataflow: str = "ws") -> dict:
         raise SpecError([SpecIssue(str(name), None, "<name>", f"systolic preset must be one of "
                                    f"{', '.join(systolic_preset_names())}, not {name!r}"
                                    f"{suggest(name, systolic_preset_names())}")])
+    from einsim.workloads.schema import check
+
+    from .systolic_schema import SystolicPresetFile
+
     doc = load_doc(path)
+    preset = check(doc, SystolicPresetFile)
     errors = doc.errors()
-    if check_keys(errors, (), doc.data, required=("name", "source", "dataflows")):
-        table = doc.data["dataflows"]
-        if check_keys(errors, ("dataflows",), table, optional=DATAFLOWS) and dataflow not in table:
-            errors.add(("dataflows",), f"dataflow must be one of {', '.join(table)} for preset {name!r}, not "
-                                       f"{dataflow!r}")
-        elif not errors:
-            params = table[dataflow]
-            if check_keys(errors, ("dataflows", dataflow), params, optional=MICRO_KEYS):
-                _check_fields(errors, ("dataflows", dataflow), {"rows": 1, "cols": 1, "dataflow": dataflow} | params)
+    if dataflow not in preset.dataflows:
+        errors.add(("dataflows",), f"dataflow must be one of {', '.join(preset.dataflows)} for preset {name!r}, not "
+                                   f"{dataflow!r}")
+    else:
+        params = {k: v for k, v in preset.dataflows[dataflow].model_dump().items() if v is not None}
+        if "preset" in params or "dataflow" in params:
+            errors.add(("dataflows", dataflow), "a preset's entry gives microarchitecture parameters, not "
+                                                "'preset' or 'dataflow'")
+        _check_fields(errors, ("dataflows", dataflow), {"rows": 1, "cols": 1, "dataflow": dataflow} | params)
     errors.raise_if_any()
     return dict(doc.data["dataflows"][dataflow])

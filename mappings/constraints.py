@@ -26,10 +26,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Annotated, Any, Literal
 
-from einsim.arch._check import choice, pos_int
+from pydantic import PlainValidator, model_validator
+
 from einsim.workloads.errors import SpecError, SpecIssue, format_path
-from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
+from einsim.workloads.schema import (
+    Name,
+    NonEmptyList,
+    PosInt,
+    SpecModel,
+    check,
+    positive_int,
+    shaped,
+    spec_fail,
+    word,
+)
+from einsim.workloads.yamlio import Doc, doc_from_text, load_doc
 
 from .spec import PIPELINES
 
@@ -117,147 +130,120 @@ def constraints_from_text(text: str, file: str = "<string>") -> Constraints:
     return _build(doc_from_text(text, file))
 
 
-def _names(e, path, v, what, allow_str=True):
-    if allow_str and isinstance(v, str):
-        return (v,)
-    if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
-        e.add(path, f"must be a {what} name or a non-empty list of them, not {v!r}" if allow_str else
-              f"must be a non-empty list of {what} names, not {v!r}")
-        return None
-    return tuple(v)
+# ----- the file's schema ---------------------------------------------------------------------------------------
+def _tile_key(k):
+    """A ``tiles`` key: a rank (its innermost loop) or ``rank@i`` (loop i over the rank) -> rank or (rank, i)."""
+    rank, at, idx = k.partition("@") if isinstance(k, str) else ("", "", "")
+    if not rank or (at and not idx.isdigit()):
+        spec_fail("a rank (its innermost loop) or rank@loop index like P@2", k)
+    return (rank, int(idx)) if at else rank
+
+
+class _Range(SpecModel):
+    min: PosInt = 1
+    max: PosInt | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.max is not None and self.min > self.max:
+            raise ValueError(f"min must not exceed max, not {self.min} > {self.max}")
+        return self
+
+
+_TILE_HINT = " (a tile, a list of tiles or {min, max})"
+_Tile = shaped("a tile, a list of tiles or {min, max}", mapping=_Range, list=NonEmptyList[positive_int(_TILE_HINT)],
+               other=positive_int(_TILE_HINT))
+_Instance = shaped("a positive integer or 'all'", string=word("all", expected="a positive integer or 'all'"),
+                   other=positive_int(" or 'all'"))
+_Pipeline = Literal[PIPELINES]
+
+
+def _name_list(what: str):
+    return shaped(f"a non-empty list of {what} names", list=NonEmptyList[Name])
+
+
+def _name_or_list(what: str, *, empty: bool = False):
+    return shaped(f"a {what} name or a non-empty list of them", string=Name,
+                  list=list[Name] if empty else NonEmptyList[Name])
+
+
+class _LoopRules(SpecModel):
+    order: _name_list("rank") | None = None
+    prefix: _name_list("rank") | None = None
+    ranks: _name_list("rank") | None = None
+    max: PosInt | None = None
+    max_per_rank: PosInt | None = None
+
+
+class RulesFile(SpecModel):
+    """Rules for groups: at the top level (every group) or under ``groups: {EINSUM: ...}``."""
+
+    loops: _LoopRules | None = None
+    tiles: dict[Annotated[Any, PlainValidator(_tile_key)], _Tile] | None = None
+    spatial: dict[Name, dict[Name, Name]] | None = None
+    pipeline: shaped("a pipeline or a non-empty list of them", string=_Pipeline,
+                     list=NonEmptyList[_Pipeline]) | None = None
+    instances: shaped("a positive integer, 'all' or a list of them", list=list[_Instance],
+                      other=_Instance) | None = None
+    on_chip: Literal["all", "none"] | None = None
+    in_pe: Literal["max", "none"] | None = None
+    spill: bool | None = None
+    stream: _name_or_list("tensor", empty=True) | None = None
+
+
+_FUSIONS = ("any", "all", "unfused")
+_FUSION_WORDS = "any, all, unfused or a list of groups (lists of Einsum names)"
+
+
+class ConstraintsFile(RulesFile):
+    """The keys and types of a constraints file."""
+
+    partitions: dict[Name, shaped("a size or a non-empty list of sizes", list=NonEmptyList[PosInt],
+                                  other=PosInt)] | None = None
+    binding: dict[Name, _name_or_list("unit")] | None = None
+    fusion: shaped(_FUSION_WORDS, string=Annotated[str, PlainValidator(
+        lambda v: v if v in _FUSIONS else spec_fail(_FUSION_WORDS, v))],
+        list=NonEmptyList[NonEmptyList[Name]]) = "any"
+    max_buffer_bytes: dict[Name, PosInt] | None = None
+    groups: dict[Name, RulesFile] | None = None
+
+
+# ----- building ---------------------------------------------------------------------------------------------------
+def _tuple(v) -> tuple:
+    return tuple(v) if isinstance(v, list) else (v,)
 
 
 def _build(doc: Doc) -> Constraints:
-    e = doc.errors()
-    d = doc.data if doc.data is not None else {}
-    if not check_keys(e, (), d, optional=("partitions", "binding", "fusion", "max_buffer_bytes", "groups")
-                      + _RULE_KEYS):
-        e.raise_if_any()
-    parts = {}
-    for k, v in (_mapping(e, ("partitions",), d.get("partitions"), "partition rank -> size or sizes")).items():
-        vals = v if isinstance(v, list) else [v]
-        ok = [pos_int(e, ("partitions", k), x) for x in vals]
-        if vals and None not in ok:
-            parts[str(k)] = tuple(ok)
-    binding = {}
-    for k, v in _mapping(e, ("binding",), d.get("binding"), "Einsum (or default) -> unit or units").items():
-        units = _names(e, ("binding", k), v, "unit")
-        if units:
-            binding[str(k)] = units
-    fusion = _fusion(e, d.get("fusion", "any"))
-    limits = {}
-    for k, v in _mapping(e, ("max_buffer_bytes",), d.get("max_buffer_bytes"), "level -> bytes").items():
-        if pos_int(e, ("max_buffer_bytes", k), v) is not None:
-            limits[str(k)] = v
-    rules = [_rules(e, (), {k: d[k] for k in _RULE_KEYS if k in d}, "all")] if any(k in d for k in _RULE_KEYS) else []
-    for k, v in _mapping(e, ("groups",), d.get("groups"), "Einsum -> rules for the group holding it").items():
-        if check_keys(e, ("groups", k), v, optional=_RULE_KEYS):
-            rules.append(_rules(e, ("groups", k), v, str(k)))
-    e.raise_if_any()
-    return Constraints(file=doc.file, partitions=parts, binding=binding, fusion=fusion, max_buffer_bytes=limits,
-                       rules=tuple(rules), lines=dict(doc._lines))
+    d = check(doc, ConstraintsFile, data=doc.data if doc.data is not None else {})
+    rules = [_rules((), d, "all")] if any(getattr(d, k) is not None for k in _RULE_KEYS) else []
+    rules += [_rules(("groups", k), r, k) for k, r in (d.groups or {}).items()]
+    fusion = d.fusion if isinstance(d.fusion, str) else tuple(tuple(g) for g in d.fusion)
+    return Constraints(file=doc.file, partitions={k: _tuple(v) for k, v in (d.partitions or {}).items()},
+                       binding={k: _tuple(v) for k, v in (d.binding or {}).items()}, fusion=fusion,
+                       max_buffer_bytes=dict(d.max_buffer_bytes or {}), rules=tuple(rules), lines=dict(doc._lines))
 
 
-def _mapping(e, path, v, what) -> dict:
-    if v is None:
-        return {}
-    if not isinstance(v, dict):
-        e.add(path, f"must map {what}, not {v!r}")
-        return {}
-    return v
-
-
-def _fusion(e, v):
-    if v in ("any", "all", "unfused"):
-        return v
-    if isinstance(v, list) and v and all(isinstance(g, list) and g and all(isinstance(x, str) for x in g) for g in v):
-        return tuple(tuple(g) for g in v)
-    e.add(("fusion",), f"must be any, all, unfused or a list of groups (lists of Einsum names), not {v!r}")
-    return "any"
-
-
-def _rules(e, path, d, applies_to) -> GroupRules:
+def _rules(path: tuple, r: RulesFile, applies_to: str) -> GroupRules:
     out: dict = {}
-    loops = d.get("loops")
-    if loops is not None and check_keys(e, path + ("loops",), loops, optional=("order", "prefix", "ranks",
-                                                                                 "max", "max_per_rank")):
-        if "order" in loops:
-            out["order"] = _names(e, path + ("loops", "order"), loops["order"], "rank", allow_str=False)
+    if r.loops is not None:
+        lp = r.loops
+        out.update(order=None if lp.order is None else tuple(lp.order), max_loops=lp.max,
+                   max_per_rank=lp.max_per_rank)
         for key in ("prefix", "ranks"):
-            if key in loops:
-                out[key] = _names(e, path + ("loops", key), loops[key], "rank", allow_str=False) or ()
-        for key, name in (("max", "max_loops"), ("max_per_rank", "max_per_rank")):
-            if key in loops:
-                out[name] = pos_int(e, path + ("loops", key), loops[key])
-    tiles = {}
-    for k, v in _mapping(e, path + ("tiles",), d.get("tiles"), "rank or rank@loop -> tile, list or {min, max}").items():
-        key = _tile_key(e, path + ("tiles", k), k)
-        rule = _tile_rule(e, path + ("tiles", k), v)
-        if key is not None and rule is not None:
-            tiles[key] = rule
-    out["tiles"] = tiles
-    spatial = {}
-    for u, dims in _mapping(e, path + ("spatial",), d.get("spatial"), "unit -> {dimension: rank}").items():
-        if not isinstance(dims, dict) or not all(isinstance(x, str) for x in dims.values()):
-            e.add(path + ("spatial", u), f"must map a unit dimension (rows, cols, pes, lanes) -> rank, not {dims!r}")
-            continue
-        spatial[str(u)] = dict(dims)
-    out["spatial"] = spatial
-    if "pipeline" in d:
-        names = _names(e, path + ("pipeline",), d["pipeline"], "pipeline")
-        if names and all(choice(e, path + ("pipeline",), p, PIPELINES) for p in names):
-            out["pipeline"] = names
-    if "instances" in d:
-        out["instances"] = _instances(e, path + ("instances",), d["instances"])
-    for key, words in (("on_chip", ("all", "none")), ("in_pe", ("max", "none"))):
-        if key in d and choice(e, path + (key,), d[key], words):
-            out[key] = d[key] == words[0]
-    if "spill" in d:
-        if isinstance(d["spill"], bool):
-            out["spill"] = d["spill"]
-        else:
-            e.add(path + ("spill",), f"must be true or false, not {d['spill']!r}")
-    if "stream" in d:
-        out["stream"] = _names(e, path + ("stream",), d["stream"], "tensor") if d["stream"] != [] else ()
+            if getattr(lp, key) is not None:
+                out[key] = tuple(getattr(lp, key))
+    out["tiles"] = {k: TileRule(low=v.min, high=v.max) if isinstance(v, _Range) else TileRule(
+        values=frozenset(_tuple(v))) for k, v in (r.tiles or {}).items()}
+    out["spatial"] = {u: dict(dims) for u, dims in (r.spatial or {}).items()}
+    if r.pipeline is not None:
+        out["pipeline"] = _tuple(r.pipeline)
+    if r.instances is not None:
+        out["instances"] = tuple(None if x == "all" else x for x in _tuple(r.instances)) or None
+    if r.on_chip is not None:
+        out["on_chip"] = r.on_chip == "all"
+    if r.in_pe is not None:
+        out["in_pe"] = r.in_pe == "max"
+    out["spill"] = r.spill
+    if r.stream is not None:
+        out["stream"] = _tuple(r.stream)
     return GroupRules(applies_to=applies_to, path=path, **{k: v for k, v in out.items() if v is not None})
-
-
-def _tile_key(e, path, k):
-    if not isinstance(k, str) or not k:
-        e.add(path, f"must be a rank (its innermost loop) or rank@loop index, not {k!r}")
-        return None
-    if "@" not in k:
-        return k
-    rank, _, idx = k.partition("@")
-    if not rank or not idx.isdigit():
-        e.add(path, f"must be a rank (its innermost loop) or rank@loop index like P@2, not {k!r}")
-        return None
-    return (rank, int(idx))
-
-
-def _tile_rule(e, path, v):
-    if isinstance(v, dict):
-        if not check_keys(e, path, v, optional=("min", "max")):
-            return None
-        low = pos_int(e, path + ("min",), v.get("min", 1))
-        high = pos_int(e, path + ("max",), v["max"]) if "max" in v else None
-        if low is not None and high is not None and low > high:
-            e.add(path, f"min must not exceed max, not {low} > {high}")
-            return None
-        return TileRule(low=low or 1, high=high)
-    vals = v if isinstance(v, list) else [v]
-    ok = [pos_int(e, path, x, " (a tile, a list of tiles or {min, max})") for x in vals]
-    if not vals or None in ok:
-        return None
-    return TileRule(values=frozenset(ok))
-
-
-def _instances(e, path, v):
-    vals = v if isinstance(v, list) else [v]
-    out = []
-    for x in vals:
-        if x == "all":
-            out.append(None)
-        elif pos_int(e, path, x, " or 'all'") is not None:
-            out.append(x)
-    return tuple(out) or None

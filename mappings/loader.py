@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from einsim.arch._check import choice, pos_int, string
+from pydantic import Field, Strict
+
 from einsim.workloads.errors import SpecError, SpecIssue
-from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
+from einsim.workloads.schema import (
+    Name,
+    NonEmptyList,
+    PosInt,
+    SpecModel,
+    nonneg_int,
+    positive_int,
+    shaped,
+    validate,
+    word,
+)
+from einsim.workloads.yamlio import Doc, doc_from_text, load_doc
 
 from .spec import PIPELINES, Group, Loop, MappingSpec
 
-__all__ = ["load_mapping", "mapping_from_text", "preset_names", "PRESET_DIR"]
+__all__ = ["load_mapping", "mapping_from_text", "preset_names", "PRESET_DIR", "MappingFile", "GroupFile"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -34,130 +47,79 @@ def mapping_from_text(text: str, file: str = "<string>") -> MappingSpec:
     return _build(doc_from_text(text, file))
 
 
-def _names(e, path, value, what):
-    if value == "all":
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        e.add(path, f"must be 'all' or a list of {what} names, not {value!r}")
-        return ()
-    return tuple(value)
+class _BestOf(SpecModel):
+    best_of: NonEmptyList[PosInt]
+
+
+#: 'all' or a list of names (Einsums, tensors)
+_Names = shaped("'all' or a list of names", string=word("all", expected="'all' or a list of names"), list=list[Name])
+_Tile = shaped("a tile size", mapping=_BestOf, other=positive_int(" (or {best_of: [...]} to let the mapper pick)"))
+_Loop = shaped("a [rank, tile] pair like [P, 256]", list=Annotated[tuple[Name, _Tile], Strict(False)])
+_Dimension = Literal["rows", "cols", "pes", "lanes"]
+
+
+class GroupFile(SpecModel):
+    """One fusion group of a mapping file (see :class:`einsim.mappings.spec.Group`)."""
+
+    einsums: _Names
+    loops: list[_Loop]
+    spatial: dict[Name, dict[_Dimension, Name]] | None = None
+    on_chip: _Names = "all"
+    in_pe: _Names = []
+    stream: _Names = []
+    bypass: _Names = []
+    hold: dict[Name, nonneg_int(" (a loop depth: the number of loops outside the hold)")] | None = None
+    levels: dict[Name, Name] | None = None
+    instances: shaped("a positive integer or 'all'", string=word("all", expected="a positive integer or 'all'"),
+                      other=positive_int(" or 'all' (unit instances the outermost loop spreads over)")) = 1
+    spill: bool = False
+    pipeline: Literal[PIPELINES] = "in_order"
+    window: positive_int(" (innermost tiles in flight at once; 1: one at a time)") | None = None
+    run_at: dict[Name, nonneg_int(" (a loop depth: the number of loops outside it)")] | None = None
+
+
+class MappingFile(SpecModel):
+    """The keys and types of a mapping file; the names it uses are checked against a workload and an architecture
+    by :mod:`einsim.mappings.crosscheck`."""
+
+    name: Name
+    description: str = ""
+    cascade: Name | None = None
+    partitions: dict[Name, PosInt] | None = None
+    binding: Annotated[dict[Name, Name], Field(min_length=1)]
+    groups: NonEmptyList[GroupFile]
 
 
 def _build(doc: Doc) -> MappingSpec:
     e = doc.errors()
-    d = doc.data
-    if not check_keys(e, (), d, required=("name", "binding", "groups"),
-                      optional=("description", "cascade", "partitions")):
+    spec = validate(doc, MappingFile, e)
+    if spec is None:
         e.raise_if_any()
-    name = string(e, ("name",), d["name"])
-    parts = {}
-    for k, v in (d.get("partitions") or {}).items():
-        parts[k] = pos_int(e, ("partitions", k), v)
-    binding = d["binding"]
-    if not isinstance(binding, dict) or not binding:
-        e.add(("binding",), f"must map Einsum name (or 'default') -> unit name, not {binding!r}")
-        binding = {}
-    for k, v in binding.items():
-        string(e, ("binding", k), v)
-    groups = []
-    if not isinstance(d["groups"], list) or not d["groups"]:
-        e.add(("groups",), f"must be a list of fusion groups, not {d['groups']!r}")
-    else:
-        for gi, g in enumerate(d["groups"]):
-            groups.append(_group(e, ("groups", gi), g))
-        if sum(1 for g in groups if g is not None and g.einsums is None) > 1:
-            e.add(("groups",), "at most one group may take 'einsums: all' (the Einsums no other group lists)")
+    groups = tuple(_group(e, ("groups", gi), g) for gi, g in enumerate(spec.groups))
+    if sum(1 for g in groups if g.einsums is None) > 1:
+        e.add(("groups",), "at most one group may take 'einsums: all' (the Einsums no other group lists)")
     e.raise_if_any()
-    return MappingSpec(name=name, description=str(d.get("description", "")), cascade=d.get("cascade"),
-                       partitions=parts, binding=binding, groups=tuple(groups), source=doc.file)
+    return MappingSpec(name=spec.name, description=spec.description, cascade=spec.cascade,
+                       partitions=dict(spec.partitions or {}), binding=dict(spec.binding), groups=groups,
+                       source=doc.file)
 
 
-def _group(e, path, g):
-    if not check_keys(e, path, g, required=("einsums", "loops"),
-                      optional=("spatial", "on_chip", "in_pe", "stream", "hold", "levels", "instances", "spill",
-                                "pipeline", "window", "run_at", "bypass")):
-        return None
-    einsums = _names(e, path + ("einsums",), g["einsums"], "Einsum")
-    loops = []
-    if not isinstance(g["loops"], list):
-        e.add(path + ("loops",), f"must be a list of [rank, tile] pairs (outermost first), not {g['loops']!r}")
-    else:
-        for li, lp in enumerate(g["loops"]):
-            lpath = path + ("loops", li)
-            if not isinstance(lp, list) or len(lp) != 2 or not isinstance(lp[0], str):
-                e.add(lpath, f"must be a [rank, tile] pair like [P, 256], not {lp!r}")
-                continue
-            rank, tile = lp
-            if isinstance(tile, dict):
-                if check_keys(e, lpath + (1,), tile, required=("best_of",)):
-                    cands = tile["best_of"]
-                    if not isinstance(cands, list) or not cands:
-                        e.add(lpath + (1, "best_of"), f"must be a non-empty list of tile sizes, not {cands!r}")
-                    else:
-                        ok = [pos_int(e, lpath + (1, "best_of", i), c) for i, c in enumerate(cands)]
-                        if None not in ok:
-                            loops.append(Loop(rank=rank, tile=None, candidates=tuple(sorted(set(ok), reverse=True))))
-            else:
-                t = pos_int(e, lpath + (1,), tile, " (or {best_of: [...]} to let the mapper pick)")
-                if t is not None:
-                    loops.append(Loop(rank=rank, tile=t))
-    spatial = {}
-    sp = g.get("spatial") or {}
-    if not isinstance(sp, dict):
-        e.add(path + ("spatial",), f"must map unit or Einsum name -> {{dimension: rank}}, not {sp!r}")
-    else:
-        for k, v in sp.items():
-            if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
-                e.add(path + ("spatial", k), f"must map a unit dimension (rows, cols, pes, lanes) -> rank, not {v!r}")
-                continue
-            for dim in v:
-                choice(e, path + ("spatial", k, dim), dim, ("rows", "cols", "pes", "lanes"))
-            spatial[str(k)] = dict(v)
-    on_chip = _names(e, path + ("on_chip",), g.get("on_chip", "all"), "tensor")
-    in_pe = _names(e, path + ("in_pe",), g.get("in_pe", []), "tensor") or ()
-    stream = _names(e, path + ("stream",), g.get("stream", []), "tensor") or ()
-    bypass = _names(e, path + ("bypass",), g.get("bypass", []), "tensor") or ()
-    hold = {}
-    hv = g.get("hold") or {}
-    if not isinstance(hv, dict):
-        e.add(path + ("hold",), f"must map a DRAM input -> loop depth to hold it at (0 = outside all loops), "
-                                f"not {hv!r}")
-    else:
-        for k, v in hv.items():
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                e.add(path + ("hold", k), f"must be a loop depth >= 0 (the number of loops outside the hold), "
-                                          f"not {v!r}")
-            else:
-                hold[str(k)] = v
-    levels = g.get("levels") or {}
-    if not isinstance(levels, dict) or not all(isinstance(v, str) for v in levels.values()):
-        e.add(path + ("levels",), f"must map a tensor -> the on-chip memory level its tiles live in, not {levels!r}")
-        levels = {}
-    inst = g.get("instances", 1)
-    if inst != "all":
-        inst = pos_int(e, path + ("instances",), inst, " or 'all' (unit instances the outermost loop spreads over)")
-    spill = g.get("spill", False)
-    if not isinstance(spill, bool):
-        e.add(path + ("spill",), f"must be true or false, not {spill!r}")
-    pipe = choice(e, path + ("pipeline",), g.get("pipeline", "in_order"), PIPELINES)
-    window = None
-    if "window" in g:
-        window = pos_int(e, path + ("window",), g["window"], " (innermost tiles in flight at once; 1: one at a time)")
-        if window is not None and pipe != "interleave":
-            e.add(path + ("window",), f"is honoured by 'pipeline: interleave' groups, not {pipe!r} ones; "
-                                      "use interleave with the window, or 'serial' for one tile at a time")
-    run_at = {}
-    ra = g.get("run_at") or {}
-    if not isinstance(ra, dict):
-        e.add(path + ("run_at",), f"must map an Einsum -> the loop depth it runs at (0 = outside all loops), "
-                                  f"not {ra!r}")
-    else:
-        for k, v in ra.items():
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                e.add(path + ("run_at", k), f"must be a loop depth >= 0 (the number of loops outside it), not {v!r}")
-            else:
-                run_at[str(k)] = v
-    return Group(einsums=einsums, loops=tuple(loops), spatial=spatial, on_chip=on_chip, in_pe=in_pe, stream=stream,
-                 hold=hold, levels={str(k): v for k, v in levels.items()},
-                 instances=None if inst == "all" else (inst or 1), spill=bool(spill), pipeline=pipe or "in_order",
-                 window=window, run_at=run_at, bypass=bypass)
+def _names(value) -> tuple[str, ...] | None:
+    return None if value == "all" else tuple(value)
+
+
+def _loops(g: GroupFile) -> tuple[Loop, ...]:
+    """The group's loops, a ``{best_of: [...]}`` tile as its candidates, largest first."""
+    return tuple(Loop(rank=rank, tile=None, candidates=tuple(sorted(set(tile.best_of), reverse=True)))
+                 if isinstance(tile, _BestOf) else Loop(rank=rank, tile=tile) for rank, tile in g.loops)
+
+
+def _group(e, path, g: GroupFile) -> Group:
+    if g.window is not None and g.pipeline != "interleave":
+        e.add(path + ("window",), f"is honoured by 'pipeline: interleave' groups, not {g.pipeline!r} ones; "
+                                  "use interleave with the window, or 'serial' for one tile at a time")
+    return Group(einsums=_names(g.einsums), loops=_loops(g), spatial={k: dict(v) for k, v in (g.spatial or {}).items()},
+                 on_chip=_names(g.on_chip), in_pe=_names(g.in_pe) or (), stream=_names(g.stream) or (),
+                 hold=dict(g.hold or {}), levels=dict(g.levels or {}),
+                 instances=None if g.instances == "all" else g.instances, spill=g.spill, pipeline=g.pipeline,
+                 window=g.window, run_at=dict(g.run_at or {}), bypass=_names(g.bypass) or ())

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from einsim.arch._check import choice, pos_int, string
 from einsim.workloads.errors import SpecError, SpecIssue
-from einsim.workloads.yamlio import Doc, check_keys, doc_from_text, load_doc
+from einsim.workloads.schema import Name, NonEmptyList, PosInt, SpecModel, check, positive_int, shaped
+from einsim.workloads.yamlio import Doc, doc_from_text, load_doc
 
 from .loader import PRESET_DIR
 from .spec import PIPELINES
@@ -82,37 +83,32 @@ def serving_from_text(text: str, file: str = "<string>") -> ServingSpec:
     return _build(doc_from_text(text, file))
 
 
-def _sub_batches(e, value) -> tuple[int, ...]:
-    path = ("sub_batches",)
-    if isinstance(value, dict):
-        if not check_keys(e, path, value, required=("best_of",)):
-            return (1,)
-        cands = value["best_of"]
-        if not isinstance(cands, list) or not cands:
-            e.add(path + ("best_of",), f"must be a non-empty list of sub-batch counts, not {cands!r}")
-            return (1,)
-        ok = [pos_int(e, path + ("best_of", i), c) for i, c in enumerate(cands)]
-        return tuple(sorted({c for c in ok if c is not None})) or (1,)
-    n = pos_int(e, path, value, " (or {best_of: [1, 2]} to take the faster per iteration)")
-    return (n,) if n else (1,)
+class _BestOf(SpecModel):
+    best_of: NonEmptyList[PosInt]
+
+
+class ServingFile(SpecModel):
+    """The keys and types of a serving configuration file."""
+
+    name: Name
+    arch: Name
+    mappings: Name
+    description: str = ""
+    sub_batches: shaped("a positive integer or {best_of: [...]}", mapping=_BestOf,
+                        other=positive_int(" (or {best_of: [1, 2]} to take the faster per iteration)")) = 1
+    stage_pipeline: Literal[PIPELINES] = "interleave"
+    channel_policy: Literal[CHANNEL_POLICIES] = "round_robin"
+    tp: PosInt = 1
+    pp: PosInt = 1
+    kv_page_tokens: PosInt = 1
+    stage_start: Name | None = None
+    memory_device: Name | None = None
 
 
 def _build(doc: Doc) -> ServingSpec:
-    e = doc.errors()
-    d = doc.data
-    if not check_keys(e, (), d, required=("name", "arch", "mappings"),
-                      optional=("description", "sub_batches", "stage_pipeline", "channel_policy", "tp", "pp",
-                                "kv_page_tokens", "stage_start", "memory_device")):
-        e.raise_if_any()
-    name, arch, mappings = (string(e, (k,), d[k]) for k in ("name", "arch", "mappings"))
-    spec = dict(
-        sub_batches=_sub_batches(e, d.get("sub_batches", 1)),
-        stage_pipeline=choice(e, ("stage_pipeline",), d.get("stage_pipeline", "interleave"), PIPELINES),
-        channel_policy=choice(e, ("channel_policy",), d.get("channel_policy", "round_robin"), CHANNEL_POLICIES),
-        tp=pos_int(e, ("tp",), d.get("tp", 1)), pp=pos_int(e, ("pp",), d.get("pp", 1)),
-        kv_page_tokens=pos_int(e, ("kv_page_tokens",), d.get("kv_page_tokens", 1)),
-        stage_start=string(e, ("stage_start",), d["stage_start"]) if "stage_start" in d else None,
-        memory_device=string(e, ("memory_device",), d["memory_device"]) if "memory_device" in d else None)
-    e.raise_if_any()
-    return ServingSpec(name=name, arch=arch, mappings=mappings, description=str(d.get("description", "")),
-                       source=doc.file, **spec)
+    d = check(doc, ServingFile)
+    subs = tuple(sorted(set(d.sub_batches.best_of))) if isinstance(d.sub_batches, _BestOf) else (d.sub_batches,)
+    return ServingSpec(name=d.name, arch=d.arch, mappings=d.mappings, description=d.description, source=doc.file,
+                       sub_batches=subs, stage_pipeline=d.stage_pipeline, channel_policy=d.channel_policy, tp=d.tp,
+                       pp=d.pp, kv_page_tokens=d.kv_page_tokens, stage_start=d.stage_start,
+                       memory_device=d.memory_device)

@@ -7,9 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import Field
 
 from einsim.workloads.errors import SpecError, SpecIssue
-from einsim.workloads.yamlio import check_keys, load_doc
+from einsim.workloads.schema import Name, SpecModel, check
+from einsim.workloads.yamlio import load_doc
 
 from .loader import PRESET_DIR, load_mapping
 from .spec import MappingSpec
@@ -26,12 +30,23 @@ class MappingSet:
     name: str
     description: str
     mappings: Mapping[str, MappingSpec]
+    source: str = ""          # the set's file
+    line: int | None = None   # the line of its ``mappings`` key
 
     def for_cascade(self, cascade: str) -> MappingSpec:
         if cascade not in self.mappings:
-            raise SpecError([SpecIssue(self.name, None, "mappings", f"no mapping for cascade {cascade!r}; the set "
-                                                                    f"maps {', '.join(sorted(self.mappings))}")])
+            raise SpecError([SpecIssue(self.source or self.name, self.line, "mappings",
+                                       f"no mapping for cascade {cascade!r}; the set maps "
+                                       f"{', '.join(sorted(self.mappings))}")])
         return self.mappings[cascade]
+
+
+class MappingSetFile(SpecModel):
+    """The keys and types of a mapping set file: library cascade name -> mapping preset name or path."""
+
+    name: Name
+    description: str = ""
+    mappings: Annotated[dict[Name, Name], Field(min_length=1)]
 
 
 def set_names() -> tuple[str, ...]:
@@ -49,20 +64,16 @@ def load_mapping_set(name_or_path) -> MappingSet:
                                        f"sets: {', '.join(set_names())}")])
     doc = load_doc(path)
     e = doc.errors()
-    d = doc.data
-    if not check_keys(e, (), d, required=("name", "mappings"), optional=("description",)):
-        e.raise_if_any()
-    if not isinstance(d["mappings"], dict) or not d["mappings"]:
-        e.add(("mappings",), f"must map a library cascade name -> mapping preset or path, not {d['mappings']!r}")
-        e.raise_if_any()
+    d = check(doc, MappingSetFile)
     loaded = {}
-    for cascade, mapping in d["mappings"].items():
+    for cascade, mapping in d.mappings.items():
         try:
             loaded[str(cascade)] = load_mapping(mapping if "/" not in str(mapping) else path.parent / mapping)
         except SpecError as exc:
             for issue in exc.issues:
-                e.add(("mappings", cascade), f"{issue.path}: {issue.message}" if issue.file == str(mapping)
-                      else str(issue))
+                own = issue.file == str(mapping)   # a preset name that names no preset
+                e.add(("mappings", cascade), (issue.message if issue.path == "<name>" else
+                                              f"{issue.path}: {issue.message}") if own else str(issue))
     e.raise_if_any()
-    return MappingSet(name=str(d["name"]), description=str(d.get("description", "")),
-                      mappings=MappingProxyType(loaded))
+    return MappingSet(name=d.name, description=d.description, mappings=MappingProxyType(loaded), source=doc.file,
+                      line=doc.line(("mappings",)))

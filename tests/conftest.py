@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -11,3 +14,18 @@ if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
     settings.load_profile("nojit")
 else:
     settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def pytest_sessionstart(session):
+    """Compile the Numba kernels once, in parallel groups, before any (xdist worker) test process starts."""
+    off = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") or os.environ.get("EINSIM_WARM_KERNELS") == "0"
+    if off or hasattr(session.config, "workerinput"):
+        return
+    script = Path(__file__).with_name("warm_kernels.py")
+    procs = [subprocess.Popen([sys.executable, str(script), group], cwd=script.parent.parent)
+             for group in ("plan", "units")]
+    for proc in procs:
+        try:
+            proc.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()

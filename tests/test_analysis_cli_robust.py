@@ -176,6 +176,7 @@ def test_interrupt_is_one_line_130(capsys, monkeypatch):
     assert run(["workload", "check", "gemm"], capsys) == (130, ["interrupted"])
 
 
+@pytest.mark.slow
 def test_broken_pipe_ends_quietly():
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     cmd = f"{sys.executable} -m einsim.analysis.cli workload show attention_1pass | head -1"

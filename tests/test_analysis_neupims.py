@@ -83,6 +83,7 @@ paper: {npu_only_ratio: 2.4, table4: {neupims: {npu: 0.649, pim: 0.264}}}
 """
 
 
+@pytest.mark.slow
 def test_small_study_writes_one_set_of_outputs(tmp_path, capsys):
     spec = tmp_path / "tiny.yaml"
     spec.write_text(STUDY)

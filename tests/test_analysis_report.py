@@ -75,6 +75,7 @@ def test_sensitivity_on_a_grid_isolates_the_axis():
     assert not marginal.attrs["relative"] and list(marginal.y_median) == [25.0, 100.0, 400.0]
 
 
+@pytest.mark.slow
 def test_store_columns_and_roofline_against_closed_forms(report):
     d, _ = report
     df = Store(d / "store").points()

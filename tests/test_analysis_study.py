@@ -14,6 +14,7 @@ from einsim.analysis.study import STUDY_DIR, config_specs, load_study, run_atten
 from einsim.workloads.errors import SpecError
 
 
+@pytest.mark.slow
 def test_reduced_study_writes_everything(tmp_path):
     out = run_study("fusemax", tmp_path, models=["bert"], seq_lens=[1024, 4096])
     att = pd.read_csv(tmp_path / "attention.csv")
@@ -31,6 +32,7 @@ def test_reduced_study_writes_everything(tmp_path):
     assert out["seconds"] > 0
 
 
+@pytest.mark.slow
 def test_cli_evaluate_json_and_errors(capsys, tmp_path):
     code = main(["evaluate", "--workload", "gemm", "--arch", "fusemax", "--mapping", "gemm",
                  "--set", "M=1024", "--set", "K=512", "--set", "N=768", "--json"])
@@ -44,6 +46,7 @@ def test_cli_evaluate_json_and_errors(capsys, tmp_path):
     assert (tmp_path / "attention.csv").exists()
 
 
+@pytest.mark.slow
 def test_study_writes_energy_breakdown_buffer_sweep_and_published(tmp_path):
     run_study("fusemax", tmp_path, models=["bert"], seq_lens=[1024])
     att = pd.read_csv(tmp_path / "attention.csv")
@@ -106,6 +109,7 @@ def test_overlay_merge_and_quirk_resolution():
     assert config_specs(study, "binding", 1024).arch.unit("array2d").rf_reads_per_op == 2 / 65536
 
 
+@pytest.mark.slow
 def test_quirk_errors_and_effects(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nextends: fusemax\nquirks:\n  - {name: q, what: w, source: s, configs: [nope]}\n"

@@ -289,6 +289,7 @@ def test_sweep_through_a_dask_scheduler_and_two_workers_on_loopback(tmp_path):
             p.wait()
 
 
+@pytest.mark.slow
 def test_scheduler_that_is_not_there_is_one_line(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_text(GEMM)

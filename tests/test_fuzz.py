@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,11 +180,18 @@ def cli(argv) -> int:
 
 
 def presets(kind: str) -> list[tuple[str, str]]:
+    if kind == "constraints":
+        return [(f"c{i}", text) for i, text in enumerate(CONSTRAINTS)]
     folder = {"cascade": "workloads/library", "model": "workloads/models", "arch": "arch/presets",
-              "mapping": "mappings/presets", "study": "analysis/studies"}[kind]
+              "mapping": "mappings/presets", "study": "analysis/studies", "dram": "arch/presets/dram",
+              "mapping_set": "mappings/presets/sets", "serving": "mappings/presets/serving",
+              "sweep": "analysis/sweeps", "systolic": "arch/presets/systolic",
+              "serving_study": "analysis/studies"}[kind]
     files = sorted((ROOT / folder).glob("*.yaml"))
     if kind == "study":
-        files = [f for f in files if "configs:" in f.read_text()]
+        files = [f for f in files if "configs:" in f.read_text() and "kind: serving" not in f.read_text()]
+    if kind == "serving_study":
+        files = [f for f in files if "kind: serving" in f.read_text()]
     return [(f.stem, f.read_text()) for f in files]
 
 
@@ -244,6 +252,109 @@ def run_mapping(text, stem, tmp: Path, rng) -> int:
     cascade, arch, sizes = POINTS[stem]
     return cli([rng.choice(["evaluate", "evaluate", "simulate"]), "--workload", cascade, "--arch", arch,
                 "--mapping", str(path), *sizes])
+
+
+def run_dram(text, stem, tmp: Path, rng) -> int:
+    """A DRAM device file (its ``base`` names a preset); half the mutants also serve as a PIM unit's device."""
+    from einsim.arch import arch_from_text
+    from einsim.arch.dram import load_dram
+
+    path = tmp / f"{stem}.yaml"
+    path.write_text(text)
+    spec = load_dram(path)
+    if spec.has_pim and rng.random() < 0.5:
+        arch = (ROOT / "arch/presets/neupims.yaml").read_text()
+        arch_from_text(arch.replace("device: hbm2-pim", f"device: {path}"), "neupims.yaml")
+    return 0
+
+
+def run_mapping_set(text, stem, tmp: Path, rng) -> int:
+    from einsim.mappings.sets import load_mapping_set
+
+    path = tmp / f"{stem}.yaml"
+    path.write_text(text)
+    load_mapping_set(path)
+    return 0
+
+
+def run_serving(text, stem, tmp: Path, rng) -> int:
+    """A serving configuration and the specs it names (architecture, mapping set, memory device)."""
+    from einsim.arch import load_arch
+    from einsim.arch.dram import load_dram
+    from einsim.mappings.serving import load_serving
+    from einsim.mappings.sets import load_mapping_set
+
+    path = tmp / f"{stem}.yaml"
+    path.write_text(text)
+    spec = load_serving(path)
+    load_arch(spec.arch)
+    load_mapping_set(spec.mappings)
+    if spec.memory_device:
+        load_dram(spec.memory_device)
+    return 0
+
+
+#: constraint files for the attention_1pass cascade on fusemax (the mapper's constraints have no presets)
+CONSTRAINTS = [
+    "partitions: {M0: [4, 8]}\nbinding: {BQK: array2d, default: [array1d, array2d]}\nfusion: any\n"
+    "max_buffer_bytes: {global_buffer: 8388608}\nloops: {prefix: [B, H], max: 6, max_per_rank: 2}\n"
+    "tiles: {P: [4, 8], B: {min: 1, max: 2}}\npipeline: [in_order, interleave]\ninstances: [1, all]\n"
+    "on_chip: all\nin_pe: max\nspill: true\nstream: [K, V]\ngroups: {BQK: {tiles: {M1: 1}}}\n",
+    "fusion: all\nloops: {order: [B, H, M1, P], ranks: [B, H, M1, P]}\ntiles: {\"P@3\": 8}\n"
+    "spatial: {array2d: {rows: M0, cols: P}}\n",
+    "fusion: [[SQ, BQK, LM, RM, SLN, SLD, SLNV, PRM, SPD, RD, SPNV, RNV, AV]]\npipeline: serial\n",
+]
+SMALL_ATTENTION = dict(B=2, H=2, M=16, P=16, E=4, F=4)
+
+
+def run_constraints(text, stem, tmp: Path, rng) -> int:
+    """Constraints on the attention_1pass mapspace on fusemax: loaded, then checked against the space."""
+    from einsim.arch import load_arch
+    from einsim.mappings.constraints import constraints_from_text
+    from einsim.mappings.mapspace import Mapspace
+    from einsim.workloads import load_cascade
+
+    constraints = constraints_from_text(text, str(tmp / f"{stem}.yaml"))
+    Mapspace(load_cascade("attention_1pass"), load_arch("fusemax"), SMALL_ATTENTION, constraints=constraints).check()
+    return 0
+
+
+def run_sweep(text, stem, tmp: Path, rng) -> int:
+    """A sweep spec: loaded (every axis value applied to the base specs and checked) and its design drawn."""
+    from einsim.analysis.sweep import load_sweep
+
+    path = tmp / f"{stem}.yaml"
+    path.write_text(text)
+    load_sweep(path).points()
+    return 0
+
+
+def run_systolic(text, stem, tmp: Path, rng) -> int:
+    """A systolic timing preset, read for each dataflow (the preset folder is the loader's own)."""
+    import einsim.arch.systolic as systolic
+
+    folder = systolic.SYSTOLIC_PRESET_DIR
+    systolic.SYSTOLIC_PRESET_DIR = tmp
+    try:
+        (tmp / f"{stem}.yaml").write_text(text)
+        for dataflow in systolic.DATAFLOWS:
+            systolic.load_systolic_preset(stem, dataflow)
+    finally:
+        systolic.SYSTOLIC_PRESET_DIR = folder
+    return 0
+
+
+def run_serving_study(text, stem, tmp: Path, rng) -> int:
+    """A serving study (``kind: serving``): loaded, its configurations and models loaded and checked."""
+    from einsim.analysis.serving_study import _specs, load_serving_study
+
+    path = tmp / f"{stem}.yaml"
+    path.write_text(text)
+    study = load_serving_study(path)
+    model = rng.choice(sorted(study.models))
+    m = study.models[model]
+    _specs(m["decode"], m.get("prefill"), rng.choice(study.configs))
+    return 0
 
 
 TINY_STUDY = {"models": ["bert"], "seq_lens": [1024]}
@@ -328,6 +439,13 @@ KINDS = {
     "arch": (lambda: presets("arch"), mutate_text, run_arch),
     "mapping": (lambda: presets("mapping"), mutate_text, run_mapping),
     "study": (lambda: presets("study"), mutate_text, run_study),
+    "dram": (lambda: presets("dram"), mutate_text, run_dram),
+    "mapping_set": (lambda: presets("mapping_set"), mutate_text, run_mapping_set),
+    "serving": (lambda: presets("serving"), mutate_text, run_serving),
+    "constraints": (lambda: presets("constraints"), mutate_text, run_constraints),
+    "sweep": (lambda: presets("sweep"), mutate_text, run_sweep),
+    "systolic": (lambda: presets("systolic"), mutate_text, run_systolic),
+    "serving_study": (lambda: presets("serving_study"), mutate_text, run_serving_study),
     "cli": (lambda: [(str(i), b) for i, b in enumerate(CLI_BASES) if STUDY_RUN_FRACTION or b[0] != "study"],
             mutate_argv, run_cli),
 }
@@ -349,23 +467,29 @@ def one_mutant(kind: str, seed: int):
 
 
 # ----- as tests ------------------------------------------------------------------------------------------------------
-import pytest  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_fuzz_kind(kind):
-    """Every mutant ends as exit 0/1/2 or a SpecError: no other exception, no hang. A few examples per kind here
+    """Every mutant ends as exit 0/1/2 or a SpecError: no other exception, no hang. Up to 25 examples per kind here
     (the script mode runs hundreds)."""
 
-    @settings(max_examples=min(settings().max_examples, 12), deadline=None, database=None)
+    codes = []
+
+    @settings(max_examples=min(settings().max_examples, 25), deadline=None, database=None)
     @given(st.integers(0, 2 ** 32))
     def check(seed):
         code, _ = one_mutant(kind, seed)
         assert code in (0, 1, 2)
+        codes.append(code)
 
     check()
+    # with -s: the counts of this run (a traceback or a hang fails the test before it gets here)
+    print(f"\nfuzz {kind}: {len(codes)} mutants, exit 0/1/2: {codes.count(0)}/{codes.count(1)}/{codes.count(2)}, "
+          f"0 tracebacks, 0 hangs")
 
 
 def test_named_bombs_and_limits(tmp_path):
@@ -395,7 +519,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     global STUDY_RUN_FRACTION
     STUDY_RUN_FRACTION = args.study_runs
-    print(f"{'kind':8s} {'mutants':>7s} {'exit 0':>6s} {'exit 1':>6s} {'exit 2':>6s} {'tracebacks':>10s} "
+    print(f"{'kind':13s} {'mutants':>7s} {'exit 0':>6s} {'exit 1':>6s} {'exit 2':>6s} {'tracebacks':>10s} "
           f"{'hangs':>5s} {'seconds':>7s}")
     failed = 0
     for kind in args.kinds.split(","):
@@ -414,7 +538,7 @@ def main(argv=None) -> int:
                 if args.verbose:
                     print(f"  TRACEBACK {kind} seed {seed}: {type(exc).__name__}: {str(exc)[:300]}")
         failed += counts["traceback"] + counts["hang"]
-        print(f"{kind:8s} {args.count:7d} {counts[0]:6d} {counts[1]:6d} {counts[2]:6d} {counts['traceback']:10d} "
+        print(f"{kind:13s} {args.count:7d} {counts[0]:6d} {counts[1]:6d} {counts[2]:6d} {counts['traceback']:10d} "
               f"{counts['hang']:5d} {time.perf_counter() - t0:7.1f}", flush=True)
     return 1 if failed else 0
 

@@ -64,6 +64,7 @@ def test_tile_space_rows_neighbors_and_index():
         assert (nb != [8, 2, 4]).sum() == 1
 
 
+@pytest.mark.slow
 @given(st.data())
 def test_row_nest_matches_the_lowering_nest_analysis(data):
     c = load_cascade("attention_1pass")
@@ -121,6 +122,7 @@ def test_structures_of_a_tiny_gemm_are_the_product_of_its_choices():
 PRUNED = []
 
 
+@pytest.mark.slow
 @given(st.integers(0, 10_000))
 def test_capacity_pruning_never_drops_a_feasible_row(seed):
     """A row the geometry prunes does not lower; for rows that do, the DRAM bytes and buffer bytes it predicts are
@@ -154,6 +156,7 @@ def test_capacity_pruning_never_drops_a_feasible_row(seed):
         assert peak[r] <= plan.level_peak_bytes.get("global_buffer", 0.0) * (1 + 1e-9) or s.spill
 
 
+@pytest.mark.slow
 def test_capacity_pruning_drops_rows():
     """The property test above saw infeasible rows that pruning caught (it is not vacuous)."""
     test_capacity_pruning_never_drops_a_feasible_row()

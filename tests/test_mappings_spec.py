@@ -35,7 +35,7 @@ groups:
         mappings.mapping_from_text(text, "m.yaml")
     t = str(exc.value)
     assert "m.yaml:5 groups[0].loops[0][1]: must be a positive integer, not 0" in t
-    assert "best_of: must be a non-empty list of tile sizes" in t
+    assert "m.yaml:5 groups[0].loops[1][1].best_of: must be a non-empty list, not a list []" in t
     assert "groups[0].loops[2]: must be a [rank, tile] pair like [P, 256], not 'M'" in t
     assert "groups[0].pipeline: must be one of serial, in_order, interleave, not 'sideways'" in t
     assert "spatial.array2d.rowz: must be one of rows, cols, pes, lanes, not 'rowz' (did you mean 'rows'?)" in t

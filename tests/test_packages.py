@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_function_names_shadowing_submodules_stay_functions():
     code = ("import einsim.sim.evaluate, einsim.sim.simulate, einsim.workloads.passes\n"
             "from einsim.sim import evaluate, simulate\n"

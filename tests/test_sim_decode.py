@@ -188,6 +188,7 @@ def test_gqa_shape():
         AttentionShape.of_sizes({"M": 3})
 
 
+@pytest.mark.slow
 def test_event_engine_agrees_with_the_analytical_model(cache):
     rng = np.random.default_rng(1)
     b = DecodeBatch(context=rng.integers(1, 800, 64), channel=np.arange(64) % 32)

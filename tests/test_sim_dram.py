@@ -97,6 +97,7 @@ def test_streaming_reaches_97_percent_of_refresh_limited_peak(preset, ranks):
         assert abs(run.cycles - dt.transfer_cycles(s, n * s.burst_bytes, channels=s.units)) < 0.03 * run.cycles
 
 
+@pytest.mark.slow
 @long_trace
 def test_refresh_fraction_and_the_row_closes_it_forces():
     s = _spec("hbm2", 1)
@@ -141,6 +142,7 @@ def test_peak_and_transfer_closed_forms():
         dt.transfer_cycles(s, 64, channels=33)
 
 
+@pytest.mark.slow
 @long_trace
 def test_fcfs_is_no_faster_than_frfcfs_and_both_are_legal():
     s = _spec("hbm2", 1)
@@ -191,6 +193,7 @@ def _case(draw):
     return s, req, policy
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(case=_case())
 def test_kernel_equals_reference_and_every_trace_is_legal(case):

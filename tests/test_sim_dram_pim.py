@@ -116,6 +116,7 @@ def math_ceil(a, b):
     return -(-a // b)
 
 
+@pytest.mark.slow
 def test_two_row_buffers_let_dram_reads_proceed_beside_pim():
     """NeuPIMs' point: with one row buffer per bank DRAM reads wait for the PIM tile; with two they go together."""
     s = _one_channel("hbm2-pim")
@@ -151,6 +152,7 @@ def test_tile_is_atomic_against_refresh():
         assert not np.any((ref > a) & (ref < b))
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**31), rb=st.sampled_from([1, 2]), n=st.integers(0, 80),
        postpone=st.sampled_from([0, 8]), page=st.sampled_from(["open", "closed"]))

@@ -70,6 +70,7 @@ def test_gemm_2048_cubed_on_one_128x128_ws_core_with_scalesims_parameters_is_sca
     assert r.summary["cycles"] == pytest.approx(622_080, rel=1e-9)
 
 
+@pytest.mark.slow
 @given(rows=st.sampled_from([2, 4, 8]), cols=st.sampled_from([2, 4, 8]), m=st.integers(1, 40),
        kf=st.integers(1, 3), nf=st.integers(1, 3), preset=st.sampled_from(["scalesim", "onnxim"]),
        dataflow=st.sampled_from(["ws", "os"]))

@@ -44,6 +44,7 @@ def _random_plans(rng, cascade, arch, sizes, n=4):
     return space, part, i, j, s, tiles.rows(tiles.sample_index(rng, n))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workload, arch_name, sizes", [
     ("attention_1pass", "fusemax", SMALL_ATTENTION),
     ("attention_3pass", "flat", SMALL_ATTENTION),
@@ -72,6 +73,7 @@ def test_row_bounds_are_the_plans_busy_times_and_never_above_its_cycles(workload
         assert rb.cycles[r] <= group_cycles(plan)["cycles"] * (1 + 1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workload, arch_name, sizes", [
     ("attention_1pass", "fusemax", SMALL_ATTENTION),
     ("attention_2pass", "fusemax", SMALL_ATTENTION),
@@ -118,6 +120,7 @@ def tiny():
     return _tiny_brute_force()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", ["cycles", "energy", "edp"])
 def test_exhaustive_search_finds_the_brute_force_optimum_of_a_tiny_gemm(tiny, objective):
     c, arch, every = tiny
@@ -145,6 +148,7 @@ def test_auto_is_exhaustive_when_the_space_fits_the_budget(tiny):
     assert r.method == "anneal" and r.evaluated <= 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["anneal", "random"])
 def test_a_seed_and_an_evaluation_budget_fix_the_result(method):
     c, arch = load_cascade("attention_1pass"), load_arch("fusemax")
@@ -154,6 +158,7 @@ def test_a_seed_and_an_evaluation_budget_fix_the_result(method):
     assert all(r.result.ok for r in runs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", ["cycles", "edp"])
 def test_the_found_mapping_round_trips_through_yaml_and_evaluate(objective):
     c, arch = load_cascade("attention_1pass"), load_arch("fusemax")
@@ -179,6 +184,7 @@ def test_a_template_search_agrees_with_the_best_of_resolver():
         assert [lp.tile for lp in r.mapping.groups[0].loops] == [lp.tile for lp in m.groups[0].loops]
 
 
+@pytest.mark.slow
 def test_a_search_with_no_feasible_mapping_says_why():
     c, arch = load_cascade("gemm"), arch_from_text(TINY)
     r = search(c, arch, dict(M=8, K=8, N=8), constraints=constraints_from_text(
@@ -193,6 +199,7 @@ def _map(capsys, *args):
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_einsim_map_prints_loadable_yaml_and_json(tmp_path, capsys):
     point = ["--workload", "gemm", "--arch", "tests/data/array128.yaml", "--set", "M=256", "--set", "K=256",
              "--set", "N=256"]
@@ -211,6 +218,7 @@ def test_einsim_map_prints_loadable_yaml_and_json(tmp_path, capsys):
     assert yaml.safe_load((tmp_path / "front.yaml").read_text())[0]["cycles"] == d["summary"]["cycles"]
 
 
+@pytest.mark.slow
 def test_einsim_map_errors(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("fusion: all\nloops:\n  order: [M, Q]\n")
     point = ["--workload", "gemm", "--arch", "tests/data/array128.yaml", "--set", "M=64", "--set", "K=64",

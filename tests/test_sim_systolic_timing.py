@@ -149,6 +149,7 @@ def test_scalesim_preset_gemm_2048_on_128x128_ws_closed_form():
     assert gemm_cycles(spec, 2048, 2048, 2048) == (2 * 128 + 128 + 2048 - 2) * 16 * 16 == 622_080
 
 
+@pytest.mark.slow
 @needs_jit
 def test_scalesim_preset_gemm_2048_on_128x128_ws_kernel():
     spec = SystolicArraySpec(rows=128, cols=128, dataflow="ws", **load_systolic_preset("scalesim"))
@@ -224,6 +225,7 @@ def test_onnxim_preset_gemm_2048_on_128x128_ws_closed_form():
     assert gemm_cycles(spec, 2048, 2048, 2048) == onnxim_ws_cycles(128, 128, 2048, 2048, 2048) == 524_797
 
 
+@pytest.mark.slow
 @needs_jit
 def test_onnxim_preset_gemm_2048_on_128x128_ws_kernel():
     spec = _onnxim("ws", 128, 128)

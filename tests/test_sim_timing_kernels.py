@@ -93,6 +93,7 @@ groups:
 """
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(pipe=st.sampled_from(["serial", "in_order", "interleave"]),
        tiles=st.lists(st.tuples(*[st.sampled_from([1, 2, 4, 8, 16, 32, 64, 128, 256, 512])] * 5), min_size=1,

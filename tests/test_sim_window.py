@@ -77,6 +77,7 @@ def test_flat_spilling_block_agrees_with_the_engine(model, seq_len, tile):
         assert deep.cycles < 0.95 * ev.cycles
 
 
+@pytest.mark.slow
 def test_program_order_does_not_depend_on_string_hashing():
     code = ("from einsim import arch, mappings, workloads; from einsim.sim.plan import lower; "
             "from einsim.sim.mapper import best_mapping;"

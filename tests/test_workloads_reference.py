@@ -38,6 +38,7 @@ def test_attention_equals_softmax(name, scale):
     assert rel_err(out, softmax_attention(x["Q"], x["K"], x["V"])) < 1e-9
 
 
+@pytest.mark.slow
 @given(m1=st.integers(1, 5), m0=st.integers(1, 6), p=st.integers(1, 4), e=st.integers(1, 5), seed=st.integers(0, 99))
 def test_blocked_attention_any_partition(m1, m0, p, e, seed):
     for name in ("attention_2pass", "attention_1pass"):

@@ -360,9 +360,28 @@ def _from_doc(doc: Doc) -> Cascade:
     spec = validate(doc, CascadeFile, errors)
     if spec is None:
         errors.raise_if_any()
-    name = spec.name
+    ranks = spec.ranks
+    partitions, all_ranks, by_var, family = _rank_names(errors, spec)
+    tensors = _declared_tensors(errors, spec, all_ranks)
+    init: dict[str, float] = dict(spec.init or {})
+    parsed = _parse_einsums(errors, spec.einsums)
+    writer, all_tensor_ranks, iterated = _outputs(errors, doc, parsed, tensors, by_var)
+    _check_init(errors, init, iterated, writer)
+    einsums = _build_einsums(errors, doc, parsed, writer, all_tensor_ranks, by_var, family, all_ranks, iterated)
+    errors.raise_if_any()
+    # dependencies: a DAG once loop-carried reads are set aside
+    order = _topological(errors, einsums, iterated, writer, doc)
+    errors.raise_if_any()
+    return Cascade(
+        name=spec.name, description=spec.description, file=doc.file, ranks=tuple(ranks),
+        partitions=MappingProxyType(partitions), tensors=MappingProxyType(tensors), init=MappingProxyType(init),
+        einsums=tuple(einsums[n] for n in order), all_tensor_ranks=MappingProxyType(all_tensor_ranks),
+        iterated=MappingProxyType(iterated),
+    )
 
-    # ranks and partitions
+
+def _rank_names(errors: ErrorList, spec: CascadeFile):
+    """(partitions, all rank names, rank by index variable, rank -> the ranks it spans) after checking them."""
     ranks = spec.ranks
     for i, r in enumerate(ranks):
         if not r[0].isupper():
@@ -389,8 +408,10 @@ def _from_doc(doc: Doc) -> Cascade:
         family[parent] = {parent, *parts}
         for p in parts:
             family[p] = {p}
+    return partitions, all_ranks, by_var, family
 
-    # declared tensors and init
+
+def _declared_tensors(errors: ErrorList, spec: CascadeFile, all_ranks) -> dict[str, tuple[str, ...]]:
     tensors: dict[str, tuple[str, ...]] = {}
     for t, trs in spec.tensors.items():
         for r in trs:
@@ -398,18 +419,22 @@ def _from_doc(doc: Doc) -> Cascade:
                 errors.add(("tensors", t), f"tensor {t} uses undeclared rank {r!r}{suggest(r, all_ranks)}; "
                                            f"ranks: {', '.join(all_ranks)}")
         tensors[t] = tuple(trs)
-    init: dict[str, float] = dict(spec.init or {})
-    raw_einsums = spec.einsums
+    return tensors
 
-    # Einsums: parse each
+
+def _parse_einsums(errors: ErrorList, texts) -> list[tuple]:
+    """(index, text, output, reduction op, reduced ranks, expression) of every Einsum that parses."""
     parsed = []
-    for i, text in enumerate(raw_einsums):
+    for i, text in enumerate(texts):
         try:
             parsed.append((i, text, *parse_einsum_text(text)))
         except ExprError as exc:
             errors.add(("einsums", i), str(exc))
+    return parsed
 
-    # writers and the ranks of every tensor
+
+def _outputs(errors: ErrorList, doc: Doc, parsed, tensors, by_var):
+    """(writer Einsum of each tensor, ranks of every tensor, the rank each iterated tensor is iterated along)."""
     writer: dict[str, int] = {}
     all_tensor_ranks = dict(tensors)
     iterated: dict[str, str] = {}
@@ -421,26 +446,36 @@ def _from_doc(doc: Doc) -> Cascade:
                              f"give each result its own name")
             continue
         writer[out.tensor] = i
-        out_ranks = []
-        for ix in out.index:
-            vars_ = index_vars(ix)
-            if isinstance(ix, IVar) and ix.name in by_var:
-                out_ranks.append(by_var[ix.name])
-            elif isinstance(ix, IAdd) and isinstance(ix.a, IVar) and ix.b == IConst(1) and ix.a.name in by_var:
-                rank = by_var[ix.a.name]
-                out_ranks.append(rank)
-                if out.tensor in iterated:
-                    errors.add(path, f"{out.tensor} may be iterated along one rank only")
-                iterated[out.tensor] = rank
-            elif vars_ and vars_[0] not in by_var:
-                errors.add(path, f"index {vars_[0]!r} is not a rank{suggest(vars_[0], by_var)}; indices: "
-                                 f"{', '.join(by_var)}")
-            else:
-                errors.add(path, f"output index {ix} must be a rank index (m1) or an iterated one (m1+1)")
+        out_ranks = _output_ranks(errors, path, out, by_var, iterated)
         if out.tensor in tensors and tuple(out_ranks) != tensors[out.tensor] and len(out_ranks) == len(out.index):
             errors.add(path, f"{out.tensor} is declared with ranks {list(tensors[out.tensor])} but written with "
                              f"{out_ranks}")
         all_tensor_ranks.setdefault(out.tensor, tuple(out_ranks))
+    return writer, all_tensor_ranks, iterated
+
+
+def _output_ranks(errors: ErrorList, path: tuple, out, by_var, iterated) -> list[str]:
+    """The ranks of an Einsum's output indices; records the rank an iterated output (``T[m1+1]``) runs along."""
+    out_ranks = []
+    for ix in out.index:
+        vars_ = index_vars(ix)
+        if isinstance(ix, IVar) and ix.name in by_var:
+            out_ranks.append(by_var[ix.name])
+        elif isinstance(ix, IAdd) and isinstance(ix.a, IVar) and ix.b == IConst(1) and ix.a.name in by_var:
+            rank = by_var[ix.a.name]
+            out_ranks.append(rank)
+            if out.tensor in iterated:
+                errors.add(path, f"{out.tensor} may be iterated along one rank only")
+            iterated[out.tensor] = rank
+        elif vars_ and vars_[0] not in by_var:
+            errors.add(path, f"index {vars_[0]!r} is not a rank{suggest(vars_[0], by_var)}; indices: "
+                             f"{', '.join(by_var)}")
+        else:
+            errors.add(path, f"output index {ix} must be a rank index (m1) or an iterated one (m1+1)")
+    return out_ranks
+
+
+def _check_init(errors: ErrorList, init, iterated, writer) -> None:
     for t in init:
         if t not in iterated:
             errors.add(("init", t), f"init is only for iterated tensors (written as T[.., r+1, ..]); {t} is not one"
@@ -449,7 +484,10 @@ def _from_doc(doc: Doc) -> Cascade:
         if t not in init:
             errors.add(("einsums", writer[t]), f"iterated tensor {t} needs an initial value: add 'init: {{{t}: ...}}'")
 
-    # each Einsum in full
+
+def _build_einsums(errors: ErrorList, doc: Doc, parsed, writer, all_tensor_ranks, by_var, family, all_ranks,
+                   iterated) -> dict[str, Einsum]:
+    """Each Einsum in full (reads, ranks, constants checked), by output tensor name."""
     einsums: dict[str, Einsum] = {}
     for i, text, out, rop, over, expr in parsed:
         path = ("einsums", i)
@@ -464,17 +502,7 @@ def _from_doc(doc: Doc) -> Cascade:
             problem = _constant_problem(e.expr, None)
             if problem:
                 errors.add(path, f"{problem} in {e.text!r}")
-    errors.raise_if_any()
-
-    # dependencies: a DAG once loop-carried reads are set aside
-    order = _topological(errors, einsums, iterated, writer, doc)
-    errors.raise_if_any()
-    return Cascade(
-        name=name, description=spec.description, file=doc.file, ranks=tuple(ranks),
-        partitions=MappingProxyType(partitions), tensors=MappingProxyType(tensors), init=MappingProxyType(init),
-        einsums=tuple(einsums[n] for n in order), all_tensor_ranks=MappingProxyType(all_tensor_ranks),
-        iterated=MappingProxyType(iterated),
-    )
+    return einsums
 
 
 def _build_einsum(errors, path, text, out, rop, over, expr, tensor_ranks, by_var, family, all_ranks, iterated, line):

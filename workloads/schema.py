@@ -25,14 +25,15 @@ import typing
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag, ValidationError
 from pydantic_core import PydanticCustomError
 
 from .errors import ErrorList, SpecError, SpecIssue, format_path
-from .yamlio import Doc, suggest
+from .yamlio import MAX_FLOAT, MAX_INT, Doc, suggest
 
 __all__ = ["SpecModel", "check", "validate", "validate_data", "spec_fail", "show", "literal_choices", "PosInt",
-           "NonNegInt", "PosNum", "NonNegNum", "Name", "Ident", "NonEmptyList", "Number"]
+           "NonNegInt", "PosNum", "NonNegNum", "Name", "Ident", "NonEmptyList", "Number", "positive_int", "nonneg_int",
+           "int_in", "shaped", "word", "MAX_INT", "MAX_FLOAT"]
 
 
 class SpecModel(BaseModel):
@@ -71,19 +72,92 @@ def _number(v):
             return None
     if isinstance(v, bool) or not isinstance(v, int | float):
         return None
-    if isinstance(v, float) and not math.isfinite(v):
+    if isinstance(v, float) and not math.isfinite(v) or abs(v) > MAX_FLOAT:
         return None
     return v
 
 
-def _validator(expected: str, ok: Callable[[Any], Any]) -> PlainValidator:
+def _too_big(v) -> str | None:
+    """The bound ``v`` breaks, if it is a number past MAX_INT / MAX_FLOAT."""
+    if _is_int(v) and abs(v) > MAX_INT:
+        return f"at most 2**62 = {MAX_INT} (the simulator counts in 64-bit integers)"
+    if isinstance(v, float) and math.isfinite(v) and abs(v) > MAX_FLOAT:
+        return f"a number of magnitude at most {MAX_FLOAT:g}"
+    return None
+
+
+def _validator(expected: str, ok: Callable[[Any], Any], hint: str = "") -> PlainValidator:
     def run(v):
+        bound = _too_big(v)
+        if bound:
+            spec_fail(bound, v)
         out = ok(v)
         if out is None:
-            spec_fail(expected, v)
+            spec_fail(expected, v, hint)
         return out
 
     return PlainValidator(run)
+
+
+def positive_int(hint: str = ""):
+    """:data:`PosInt` whose message ends with ``hint`` (e.g. how else the value may be given)."""
+    return Annotated[int, _validator("a positive integer", lambda v: v if _is_int(v) and v > 0 else None, hint)]
+
+
+def nonneg_int(hint: str = ""):
+    """:data:`NonNegInt` whose message ends with ``hint``."""
+    return Annotated[int, _validator("an integer >= 0", lambda v: v if _is_int(v) and v >= 0 else None, hint)]
+
+
+def int_in(low: int, high: int | None = None, *, name: str = ""):
+    """An integer in ``[low, high]``; with ``name`` the message reads ``{name} must be ...`` (tables of fields)."""
+    lead = f"{name} must be " if name else "must be "
+
+    def run(v):
+        bound = _too_big(v)
+        if not _is_int(v) or v < low or bound:
+            what = "a positive integer" if low == 1 else f"an integer >= {low}"
+            _fail(f"{lead}{bound or what}, not {show(v)}")
+        if high is not None and v > high:
+            _fail(f"{lead}at most {high}, not {show(v)}")
+        return v
+
+    return Annotated[int, PlainValidator(run)]
+
+
+def word(*choices: str, expected: str):
+    """One of the words ``choices`` (e.g. ``'all'`` beside a number in :func:`shaped`); the message says
+    ``must be {expected}`` (all the value's forms, not just the words)."""
+
+    def run(v):
+        if v not in choices:
+            spec_fail(expected, v, suggest(v, choices) if isinstance(v, str) else "")
+        return v
+
+    return Annotated[str, PlainValidator(run)]
+
+
+def _fail(message: str):
+    raise PydanticCustomError("spec", "{message}", {"message": message, "expected": message})
+
+
+def shaped(expected: str, **members):
+    """The type of a value whose YAML shape picks the type it must have: ``mapping=``, ``list=``, ``string=`` and
+    ``other=`` (any other scalar) name the member per shape, and only that member's problems are reported; a shape
+    with no member is ``must be {expected}, not X``. E.g. a tile is a positive integer or ``{best_of: [...]}``."""
+    shapes = {"mapping": dict, "list": list, "string": str}
+    other = members.pop("other", None)
+    if other is None:
+        other = Annotated[Any, _validator(expected, lambda v: None)]
+
+    def pick(v):
+        for k, tp in shapes.items():
+            if isinstance(v, tp) and k in members:
+                return f"<{k}>"
+        return "<other>"
+
+    choices = [Annotated[tp, Tag(f"<{k}>")] for k, tp in members.items()] + [Annotated[other, Tag("<other>")]]
+    return Annotated[typing.Union[tuple(choices)], Discriminator(pick)]  # noqa: UP007 - built at run time
 
 
 PosInt = Annotated[int, _validator("a positive integer", lambda v: v if _is_int(v) and v > 0 else None)]
@@ -97,16 +171,17 @@ Name = Annotated[str, _validator("a non-empty string", lambda v: v if isinstance
 Ident = Annotated[str, _validator("a name (letters, digits, _; not starting with a digit)",
                                   lambda v: v if isinstance(v, str) and v.isidentifier() else None)]
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 NonEmptyList = Annotated[list[T], Field(min_length=1)]
 
 
 # ----- validation ------------------------------------------------------------------------------------------------
-def check[M: BaseModel](doc: Doc, model: type[M], *, data=None, path: tuple = ()) -> M:
+def check(doc: Doc, model: type[M], *, data=None, path: tuple = ()) -> M:
     """Validate ``doc.data`` (or ``data`` at ``path`` of the doc) against ``model``; SpecError with all issues."""
     return validate_data(doc.data if data is None else data, model, file=doc.file, line_of=doc.line, path=path)
 
 
-def validate[M: BaseModel](doc: Doc, model: type[M], errors: ErrorList, *, data=None, path: tuple = ()) -> M | None:
+def validate(doc: Doc, model: type[M], errors: ErrorList, *, data=None, path: tuple = ()) -> M | None:
     """Validate like :func:`check`, adding the issues to ``errors``. Returns the model when the file is usable for
     the loader's semantic checks (valid, or wrong only by unknown keys, which are then set aside), else None."""
     data = doc.data if data is None else data
@@ -140,8 +215,8 @@ def _without(data, locs):
     return walk(data, ())
 
 
-def validate_data[M: BaseModel](data, model: type[M], *, file: str,
-                                line_of: Callable[[tuple], int | None] | None = None, path: tuple = ()) -> M:
+def validate_data(data, model: type[M], *, file: str,
+                  line_of: Callable[[tuple], int | None] | None = None, path: tuple = ()) -> M:
     """Validate plain data against ``model``; SpecError listing each problem as ``file:line key.path: message``."""
     try:
         return model.model_validate(data)
@@ -196,6 +271,9 @@ def _messages(errors: list[dict], data, model) -> list[tuple[tuple, str]]:
     out = [_message(path, err, model) for path, err in plain]
     for site, members in unions.items():
         site_path = _data_path(site, data)[0]
+        if len(members) == 1:   # a shaped value: its shape picked one member
+            out += [_message(p, e, model) for p, e in next(iter(members.values()))]
+            continue
         deep = [errs for errs in members.values()
                 if any(p != site_path or e["type"] not in _TYPE_WORDS and e["type"] != "spec" for p, e in errs)]
         if deep:   # the value has the shape of one member: report that member's problems
@@ -216,13 +294,18 @@ def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     loc = err["loc"]
     if kind == "spec":
-        return path, ctx["message"]
+        key = loc and loc[-1] == "[key]" and not isinstance(value, str)   # a key the path cannot show
+        return path, ("a key " if key else "") + ctx["message"]
     if kind == "missing":
         return path[:-1], f"missing required key {loc[-1]!r}"
     if kind == "extra_forbidden":
         keys = _keys_at(model, loc[:-1])
         return path, (f"unknown key {loc[-1]!r}{suggest(loc[-1], keys)}; valid keys: {', '.join(keys)}"
                       if keys else f"unknown key {loc[-1]!r}")
+    if loc and loc[-1] == "[key]" and kind == "literal_error":
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", ctx.get("expected", ""))
+        return path, (f"must be one of {', '.join(choices)}, not {show(value)}"
+                      f"{suggest(value, choices) if isinstance(value, str) else ''}")
     if loc and loc[-1] == "[key]":
         return path, f"key {value!r} must be a string (a name), not {type(value).__name__}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -243,7 +326,8 @@ def _message(path: tuple, err: dict, model) -> tuple[tuple, str]:
         return path, f"missing required key {ctx.get('discriminator', '').strip(chr(39))!r}"
     if kind == "too_short":
         n = ctx.get("min_length", 1)
-        what = "a non-empty list" if n == 1 else f"a list of at least {n} items"
+        noun = "mapping" if isinstance(value, dict) else "list"
+        what = f"a non-empty {noun}" if n == 1 else f"a {noun} of at least {n} items"
         return path, f"must be {what}, not {show(value)}"
     if kind == "too_long":
         return path, f"must have at most {ctx.get('max_length')} items, not {len(value)}"
@@ -264,9 +348,19 @@ def _strip(tp):
     return tp
 
 
+def _optional(tp):
+    """``X`` of ``X | None`` (pydantic's locations have no step for it), else ``tp``."""
+    tp = _strip(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        real = [m for m in typing.get_args(tp) if m is not type(None)]
+        if len(real) == 1:
+            return _strip(real[0])
+    return tp
+
+
 def _resolve(tp, loc):
     for step in loc:
-        tp = _strip(tp)
+        tp = _optional(tp)
         origin = typing.get_origin(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             fields = {f.alias or n: f for n, f in tp.model_fields.items()}
@@ -278,10 +372,17 @@ def _resolve(tp, loc):
             tp = typing.get_args(tp)[1] if typing.get_args(tp) else Any
         elif origin in (typing.Union, types.UnionType):
             members = [m for m in typing.get_args(tp) if getattr(_strip(m), "__name__", None) == step
-                       or step in _tags(_strip(m))]
+                       or step in _tags(_strip(m)) or _tag_of(m) == step]
             if members:
                 tp = members[0]
-    return _strip(tp)
+    return _optional(tp)
+
+
+def _tag_of(tp):
+    """The ``Tag`` of a union member of :func:`shaped`, or None."""
+    if typing.get_origin(tp) is Annotated:
+        return next((m.tag for m in tp.__metadata__ if isinstance(m, Tag)), None)
+    return None
 
 
 def _tags(tp) -> tuple:

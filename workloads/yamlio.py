@@ -37,6 +37,9 @@ _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool",
 MAX_DEPTH = 64
 MAX_VALUES = 200_000
 MAX_CHARS = 4_000_000
+#: the largest integer a spec value may hold (the simulator counts in 64-bit integers) and the largest float
+MAX_INT = 2 ** 62
+MAX_FLOAT = 1e30
 
 
 class _Bomb(Exception):
