@@ -105,7 +105,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                  np.zeros(NB, dtype=np.bool_))
         cands = (np.zeros(NB + 1, dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64),
                  np.zeros((NB + 1, 5), dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64),
-                 np.zeros((NB + 1, 5), dtype=np.int64))
+                 np.zeros((NB + 1, 5), dtype=np.int64), np.zeros(NB + 1, dtype=np.int64))
         due = np.empty(R, dtype=np.int64)
         for rr in range(R):
             due[rr] = (rr + 1) * TREFI // R
@@ -136,7 +136,7 @@ def _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks,
     T, faw, faw_head = timing
     slot_req, slot_bi, slot_row, slot_w, slot_next, slot_prev, free = queue
     open_row, bhead, btail, alist, apos, hitq_w, bn, dirty, open_pim, hitq, hits_since, pre_wanted = banks
-    cand_n, cand_s, cand_k, cand_q, cand_e = cands
+    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e = cands
     open_count, open_since, due, pending, debt, rank_q, idle_since, owed_since = ranks
     R, G, BPG, RB = cfg[0], cfg[1], cfg[2], cfg[3]
     CL, CWL, BURST, FILL, TREFI, GW = cfg[4], cfg[5], cfg[6], cfg[8], cfg[9], cfg[11]
@@ -309,7 +309,11 @@ def _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks,
                                      open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
                                      cand_n, cand_s, cand_k, cand_q, cfg)
                     cand_e[bi, :] = _NEG
+                    bank_e[bi] = _NEG
                     dirty[bi] = False
+                elif not fcfs and bank_e[bi] > t and bank_e[bi] >= nxt:  # the smallest bound of its candidates
+                    continue
+                low = _INF
                 for ci in range(cand_n[ci0]):
                     need, q = cand_k[ci0, ci], cand_q[ci0, ci]
                     col = need == RD or need == WR
@@ -330,6 +334,9 @@ def _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks,
                             bo_q, bo_s, bo_k = q, cand_s[ci0, ci], need
                     else:
                         nxt = min(nxt, e)
+                for ci in range(cand_n[ci0]):
+                    low = min(low, cand_e[ci0, ci])
+                bank_e[ci0] = low
             pick, pk = bc_s, bc_k
             if pick < 0:
                 pick, pk = bo_s, bo_k
