@@ -213,3 +213,21 @@ def test_program_errors():
     assert lay.segments == [[32], [9], [32], [9]]
     with pytest.raises(ValueError, match="gwrite=False needs the vector in one DRAM row"):
         dt.pim_gemv_cycles(load_dram("hbm2-pim"), 32, 1024, gwrite=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rb", [1, 2])
+def test_kernel_equals_reference_when_the_trace_buffer_grows(rb):
+    """A COMPS_READRES entry issues many commands (its COMPs), more than the kernel's first trace buffer holds (3 per
+    request + 4 per PIM entry + 1024): the loop saves its state, the buffer grows, the loop resumes."""
+    s = dataclasses.replace(load_dram("hbm2-pim"), channels=1, trefi=900, trfc=80)
+    prog = pg.gemv_program(s, 256, 4096, row_buffers=rb)
+    req = traces.random(s, 100, seed=1, write_fraction=0.3)
+    policy = DramPolicy(row_buffers=rb)
+    a = simulate_dram(s, req, prog, policy=policy)
+    assert a.n_commands > 3 * len(req) + 4 * len(prog) + 1024
+    b = simulate_dram(s, req, prog, policy=policy, reference=True)
+    for key in a.trace:
+        np.testing.assert_array_equal(a.trace[key], b.trace[key], err_msg=key)
+    for key in ("latency", "row_state", "counters", "active_cycles", "pim_done", "pim_status"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
