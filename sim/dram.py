@@ -178,14 +178,15 @@ def command_energy_pj(spec: DramSpec) -> dict[str, float]:
 
 @dataclass(frozen=True, kw_only=True)
 class DramRun:
-    """One simulation. ``trace``: TRACE_COLUMNS -> int64 arrays (issue order within each channel, channels in
-    turn). Per request: ``latency`` (cycles, arrival to last data beat), ``row_state`` (0 hit, 1 miss, 2 conflict).
-    Per PIM entry: ``pim_done`` (cycle it completed), ``pim_status`` (1 = skipped: broke the protocol).
+    """One simulation. ``trace``: TRACE_COLUMNS -> arrays (issue order within each channel, channels in turn;
+    ``cycle`` int64, the other columns int32 from the kernel, int64 from the reference), None if the run was asked
+    for no trace. Per request: ``latency`` (cycles, arrival to last data beat), ``row_state`` (0 hit, 1 miss,
+    2 conflict). Per PIM entry: ``pim_done`` (cycle it completed), ``pim_status`` (1 = skipped: broke the protocol).
     ``counters`` per channel (COUNTER_NAMES), ``active_cycles`` per channel and rank (a row open)."""
 
     spec: DramSpec
     policy: DramPolicy
-    trace: dict
+    trace: dict | None
     requests: DramRequests
     channel: np.ndarray
     latency: np.ndarray
@@ -207,7 +208,7 @@ class DramRun:
 
     @property
     def n_commands(self) -> int:
-        return int(self.trace["cycle"].shape[0])
+        return int(self.counters[:, :len(dc.COMMAND_NAMES)].sum())
 
     @property
     def bytes_transferred(self) -> int:
@@ -287,8 +288,10 @@ def _sorted_requests(spec: DramSpec, requests: DramRequests, reference: bool):
 
 
 def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: PimProgram | None = None, *,
-                  policy: DramPolicy = DramPolicy(), reference: bool = False) -> DramRun:
-    """Simulate ``requests`` and the PIM program on ``spec`` under ``policy`` (see the module docstring)."""
+                  policy: DramPolicy = DramPolicy(), reference: bool = False, trace: bool = True) -> DramRun:
+    """Simulate ``requests`` and the PIM program on ``spec`` under ``policy`` (see the module docstring).
+    ``trace=False``: the kernel records no command trace (``DramRun.trace`` is None; counters, latencies and
+    row classes are unchanged), for callers that need only those (the legality checker needs the trace)."""
     requests = DramRequests.empty() if requests is None else requests
     pim = PimProgram.empty() if pim is None else pim
     row_buffers = policy.row_buffers or spec.row_buffers
@@ -306,7 +309,8 @@ def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: Pim
 
         out = _ref.run_dram(spec, row_buffers, policy, *args[4:])
     else:
-        out = _k.run_dram(*args)
+        trc, tri, *out = _k.run_dram(*args, trace)
+        out = (None if not trace else {"cycle": trc, **dict(zip(dc.TRACE_COLUMNS[1:], tri))}, *out)
     tr, done, cls, pim_done, pim_status, counters, active = out
     if counters[:, 15].any():
         raise RuntimeError(f"the DRAM controller stalled on channel(s) {np.nonzero(counters[:, 15])[0].tolist()}: "
@@ -316,7 +320,8 @@ def simulate_dram(spec: DramSpec, requests: DramRequests | None = None, pim: Pim
         latency[order], row_state[order] = done - requests.arrive[order], cls
     else:
         latency, row_state = _rq.unsort_results(order, done, cls, requests.arrive)
-    trace = {name: np.ascontiguousarray(tr[i]) for i, name in enumerate(dc.TRACE_COLUMNS)}
-    return DramRun(spec=spec, policy=policy, trace=trace, requests=requests, channel=channel, latency=latency,
+    if reference:
+        tr = {name: np.ascontiguousarray(tr[i]) for i, name in enumerate(dc.TRACE_COLUMNS)}
+    return DramRun(spec=spec, policy=policy, trace=tr, requests=requests, channel=channel, latency=latency,
                    row_state=row_state, pim_done=pim_done, pim_status=pim_status, counters=counters,
                    active_cycles=active, energy_by_command_pj=command_energy_pj(spec))

@@ -205,6 +205,20 @@ def test_kernel_equals_reference_and_every_trace_is_legal(case):
     assert done.all() and run.commands["RD"] + run.commands["WR"] == len(req)
 
 
+def test_a_run_without_trace_gives_the_same_results():
+    """trace=False only skips recording the commands: latencies, row classes, counters and the command count are
+    those of the traced run (random reads, 30% writes, PIM GEMV beside them)."""
+    from einsim.sim import pim_gemv as pg
+
+    s = _spec("hbm2-pim", 1)
+    req, prog = traces.random(s, 2000, seed=5, write_fraction=0.3), pg.gemv_program(s, 256, 2048)
+    a, b = simulate_dram(s, req, prog), simulate_dram(s, req, prog, trace=False)
+    assert b.trace is None and a.n_commands == b.n_commands == len(a.trace["cycle"])
+    assert a.commands["COMP"] > 0 and a.commands["WR"] > 0
+    for key in ("latency", "row_state", "counters", "active_cycles", "pim_done", "pim_status"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
+
+
 @settings(max_examples=25, deadline=None)
 @given(channels=st.sampled_from([1, 2, 8, 32]), pseudo=st.sampled_from([1, 2]), ranks=st.sampled_from([1, 2, 4]),
        rows=st.sampled_from([64, 16384]), order=st.permutations(["ro", "ra", "bg", "ba", "ch", "co"]),
@@ -256,8 +270,8 @@ def _broken(spec, constraint_rows, req):
                                            ("rank", "bankgroup", "bank", "row", "column")),
                       req.is_write[order].astype(np.int64), req_start, z, z, z, z, z, z, z, z,
                       np.zeros(units + 1, dtype=np.int64))
-    return {name: out[0][i] for i, name in enumerate(("cycle", "command", "channel", "rank", "bankgroup",
-                                                         "bank", "row", "column"))}
+    cols = ("command", "channel", "rank", "bankgroup", "bank", "row", "column")
+    return {"cycle": out[0], **{name: out[1][i] for i, name in enumerate(cols)}}
 
 
 @pytest.mark.parametrize(("constraint", "rows"), [

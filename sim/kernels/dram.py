@@ -54,11 +54,13 @@ _P_HEADER, _COMPS_READRES, _GWRITE_ROW = 10, 11, 12
 
 @njit(cache=True)
 def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write,
-             req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start):
+             req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start,
+             record=True):
     """Simulate every channel. Requests and PIM entries are sorted by channel (``*_start`` holds each channel's
     first index, length channels + 1), requests by arrival within a channel.
 
-    Returns (trace int64[8, n_cmds]: one row per TRACE_COLUMNS entry, req_done[n] (cycle after the last data
+    Returns (cycles int64[n_cmds] and the other TRACE_COLUMNS int32[7, n_cmds], one row per column (both empty
+    unless ``record``: the counters then still count every command), req_done[n] (cycle after the last data
     beat), req_class[n] (0 row hit, 1 row miss, 2 row conflict), pim_done[m] (cycle the entry completed: data end
     for READRES, global buffer ready for GWRITE), pim_status[m] (1: the entry broke the row-buffer protocol and was
     skipped), counters int64[channels, len(COUNTER_NAMES)], active int64[channels, ranks] (cycles with a row open)).
@@ -70,8 +72,12 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     NB, NG = R * G * BPG, R * G
     C = req_start.shape[0] - 1
     n_req, n_pim = req_arrive.shape[0], pim_kind.shape[0]
-    # room for a PRE, an ACT and a column command per request (np.empty: pages never written are never touched)
-    tr = np.empty((8, 3 * n_req + 4 * n_pim + 1024), dtype=np.int64)
+    # room for a PRE, an ACT and a column command per request (np.empty: pages never written are never touched);
+    # the issue cycle needs int64 (arrivals are int64), the other columns fit int32 (36 bytes per command, not 64)
+    room = 1024
+    if record:
+        room += 3 * n_req + 4 * n_pim
+    trc, tr = np.empty(room, dtype=np.int64), np.empty((7, room), dtype=np.int32)
     nt = 0
     req_done = np.full(n_req, -1, dtype=np.int64)
     req_class = np.full(n_req, -1, dtype=np.int64)
@@ -115,20 +121,22 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
         st[:] = 0
         st[2], st[3], st[4], st[7], st[9], st[13] = req_start[c], req_start[c], pim_start[c], Q, -1, _NEG
         while True:
-            nt = _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks, cands, ranks)
+            nt = _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, queue, banks, cands,
+                              ranks)
             if st[15] == 1:
                 break
-            tr = _grow(tr, nt)
-    return tr[:, :nt], req_done, req_class, pim_done, pim_status, counters, active
+            trc, tr = _grow(trc, tr, nt)
+    return trc[:nt], tr[:, :nt], req_done, req_class, pim_done, pim_status, counters, active
 
 
 # Reference counting off (numba's ``_nrt=False``): every array here is borrowed from run_dram, and each inlined
 # helper call would otherwise increment and decrement the count of each array it takes (atomic operations that
 # took about a third of the time per command). A function compiled this way cannot allocate.
 @njit(cache=True, _nrt=False)
-def _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks, cands, ranks):
+def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, queue, banks, cands, ranks):
     """The controller loop of channel c, from the scalars in ``st`` and the arrays; returns the trace length, with
-    st[15] = 1 once the channel is done (0: the trace buffer is full; the scalars are saved in ``st``)."""
+    st[15] = 1 once the channel is done (0: the trace buffer is full; the scalars are saved in ``st``). Issued
+    commands go to ``trc`` (cycle) and ``tr`` (the other columns) only if ``record``."""
     cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write, \
         req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start = inputs
     req_done, req_class, pim_done, pim_status, counters, active, req_slot = outputs
@@ -387,9 +395,10 @@ def _run_channel(c, st, nt, tr, inputs, outputs, geometry, timing, queue, banks,
             krow = -1
         if kind != RD and kind != WR and kind != COMP:
             kcol = -1
-        tr[0, nt], tr[1, nt], tr[2, nt], tr[3, nt] = t, kind, c, kr
-        tr[4, nt], tr[5, nt], tr[6, nt], tr[7, nt] = kg, kb, krow, kcol
-        nt += 1
+        if record:
+            trc[nt], tr[0, nt], tr[1, nt], tr[2, nt] = t, kind, c, kr
+            tr[3, nt], tr[4, nt], tr[5, nt], tr[6, nt] = kg, kb, krow, kcol
+            nt += 1
         counters[c, kind] += 1
         _apply_rules(kind, max(kr, 0), max(kg, 0), max(kb, 0), t, rules, rule_start, T, faw, faw_head, cfg)
         done_at = t + 1

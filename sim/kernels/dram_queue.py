@@ -81,9 +81,12 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
 
 
 @njit(cache=True)
-def _grow(tr, n):
-    """The trace buffer (one row per trace column) with twice the room, its first n commands copied."""
-    out = np.empty((tr.shape[0], tr.shape[1] * 2), dtype=np.int64)
+def _grow(trc, tr, n):
+    """The trace buffers (cycles; the other columns, one row each) with twice the room, their first n commands
+    copied."""
+    outc = np.empty(trc.shape[0] * 2, dtype=np.int64)
+    outc[:n] = trc[:n]
+    out = np.empty((tr.shape[0], tr.shape[1] * 2), dtype=np.int32)
     for i in range(tr.shape[0]):
         out[i, :n] = tr[i, :n]
-    return out
+    return outc, out
