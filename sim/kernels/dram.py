@@ -131,8 +131,9 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
 
 # Reference counting off (numba's ``_nrt=False``): every array here is borrowed from run_dram, and each inlined
 # helper call would otherwise increment and decrement the count of each array it takes (atomic operations that
-# took about a third of the time per command). A function compiled this way cannot allocate.
-@njit(cache=True, _nrt=False)
+# took about a third of the time per command). A function compiled this way cannot allocate. error_model="numpy":
+# its integer divisions skip the division-by-zero test (every divisor is a positive count or tREFI).
+@njit(cache=True, _nrt=False, error_model="numpy")
 def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, queue, banks, cands, ranks):
     """The controller loop of channel c, from the scalars in ``st`` and the arrays; returns the trace length, with
     st[15] = 1 once the channel is done (0: the trace buffer is full; the scalars are saved in ``st``). Issued
