@@ -93,7 +93,7 @@ def _bench(args) -> int:
     except ValueError as exc:
         raise _bad("<options>", str(exc)) from None
     t0 = time.process_time()
-    run = simulate_dram(spec, req, policy=policy)
+    run = simulate_dram(spec, req, policy=policy, trace=False)  # the report needs no command trace
     seconds = time.process_time() - t0
     lat = run.latency[~req.is_write]
     by_state = {name: float(lat[run.row_state[~req.is_write] == i].mean())
