@@ -17,9 +17,11 @@ else:
 
 
 def pytest_sessionstart(session):
-    """Compile the Numba kernels once, in parallel groups, before any (xdist worker) test process starts."""
+    """Compile the Numba kernels once, in parallel groups, before the xdist worker processes start (a run without
+    workers compiles only the kernels its tests use, as they come)."""
     off = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") or os.environ.get("EINSIM_WARM_KERNELS") == "0"
-    if off or hasattr(session.config, "workerinput"):
+    workers = session.config.getoption("numprocesses", default=None)
+    if off or not workers or hasattr(session.config, "workerinput"):
         return
     script = Path(__file__).with_name("warm_kernels.py")
     procs = [subprocess.Popen([sys.executable, str(script), group], cwd=script.parent.parent)
