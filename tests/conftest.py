@@ -25,7 +25,7 @@ def pytest_sessionstart(session):
         return
     script = Path(__file__).with_name("warm_kernels.py")
     procs = [subprocess.Popen([sys.executable, str(script), group], cwd=script.parent.parent)
-             for group in ("plan", "units")]
+             for group in ("plan", "dram")]
     for proc in procs:
         try:
             proc.wait(timeout=600)

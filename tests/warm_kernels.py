@@ -2,7 +2,8 @@
 
 Run by ``conftest.py`` at the start of a session, one process per group, so that the pytest-xdist workers find
 every kernel compiled instead of each compiling the same kernel at once. ``python tests/warm_kernels.py GROUP``;
-GROUP is ``plan`` (timing kernels, event engine, mapper) or ``units`` (DRAM controller, systolic and vector arrays).
+GROUP is ``plan`` (timing kernels, event engine, mapper, systolic and vector arrays) or ``dram`` (the DRAM controller,
+about as long to compile as the rest together).
 Output is discarded; a failure here is left for the tests to report.
 """
 
@@ -19,12 +20,12 @@ ATTENTION = ["--workload", "attention_1pass", "--arch", "fusemax", "--mapping", 
 GROUPS = {
     "plan": [["evaluate", *ATTENTION], ["simulate", *ATTENTION],
              ["map", "--workload", "gemm", "--arch", "tests/data/array128.yaml", "--set", "M=256", "--set", "K=256",
-              "--set", "N=256", "--seconds", "1"]],
-    "units": [["dram", "bench", "--preset", "hbm2", "--pattern", "stream", "--requests", "1000"],
-              ["dram", "gemv", "--preset", "hbm2-pim", "--rows", "32", "--cols", "512"],
-              ["kernel", "systolic", "--rows", "8", "--cols", "8", "--dataflow", "ws", "--m", "16", "--k", "16",
-               "--n", "16"],
-              "vector"],
+              "--set", "N=256", "--seconds", "1"],
+             ["kernel", "systolic", "--rows", "8", "--cols", "8", "--dataflow", "ws", "--m", "16", "--k", "16",
+              "--n", "16"],
+             "vector"],
+    "dram": [["dram", "bench", "--preset", "hbm2", "--pattern", "stream", "--requests", "1000"],
+             ["dram", "gemv", "--preset", "hbm2-pim", "--rows", "32", "--cols", "512"]],
 }
 
 
