@@ -440,21 +440,6 @@ def windowed_finish(body, res, cyc, lat, dep_ptr, dep_idx, c_src, c_dst, c_dist,
     return out
 
 
-SERIAL, IN_ORDER, INTERLEAVE = 0, 1, 2
-
-
-@njit(cache=True)
-def _busy(n_res, res, level, cyc, trips):
-    """Busy cycles per resource over the whole group: sum over tasks of executions x occupancy."""
-    pref = np.ones(len(trips) + 1)
-    for k in range(len(trips)):
-        pref[k + 1] = pref[k] * trips[k]
-    busy = np.zeros(n_res)
-    for t in range(len(res)):
-        busy[res[t]] += pref[level[t]] * cyc[t]
-    return busy, pref
-
-
 @njit(cache=True)
 def _windowed_latency(f, window, n_iter):
     """(cycles of n_iter iterations with ``window`` in flight, steady-state cycles per iteration) from the done times
