@@ -302,6 +302,12 @@ def _workload(e: ErrorList, w, folder: Path):
                 e.add(path, f"a model workload needs key {k!r} (e.g. layer: attention, seq_len: 4096)")
         if "layer" not in w or _typed(_WorkloadBase, w) is None:
             return None, ()
+        for k, words in (("model", "a model name or path"), ("layer", "a layer name or role"),
+                         ("seq_len", "a positive sequence length")):
+            if w[k] is None:
+                e.add(path + (k,), f"must be {words}, not null")
+        if any(w[k] is None for k in ("model", "layer", "seq_len")):
+            return None, ()
         try:
             layers = load_model(_local(w["model"], folder)).instantiate(seq_len=w["seq_len"])
         except SpecError as exc:
