@@ -40,7 +40,7 @@ from numba import njit
 
 from ..dram_commands import ACT, COMP, G_ACT, G_PRE, GWRITE, PRE, RD, READRES, REF, WR
 from .dram_pim import _close_step, _state_ok, _tile_step
-from .dram_queue import _bank_candidates, _grow
+from .dram_queue import _bank_candidates, _grow, _refresh_after_issue, _refresh_bank, reach_table
 from .dram_refresh import _refresh_step
 from .dram_rules import _BIG, _INF, _NEG, CFG_NAMES, SCOPES, _apply_rules, _earliest, pack_config, timing_rules
 
@@ -93,6 +93,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     for bi in range(NB):  # rank, bank group and bank of each bank index, so the scan divides nothing
         bank_rk[bi], bank_bg[bi], bank_bk[bi] = bi // (G * BPG), (bi // BPG) % G, bi % BPG
     req_slot = np.zeros(n_req, dtype=np.int64)
+    reach = reach_table(rules)
     st = np.zeros(16, dtype=np.int64)
     inputs = (cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_bank, req_row, req_col, req_write,
               req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start)
@@ -100,7 +101,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
     geometry = (gi_order, bank_rk, bank_bg, bank_bk)
     for c in range(C):
         timing = (np.full((NB + NG + R + 1, 10), _NEG, dtype=np.int64), np.full((R, 4), _NEG, dtype=np.int64),
-                  np.zeros(R, dtype=np.int64))
+                  np.zeros(R, dtype=np.int64), reach)
         queue = (np.zeros(Q, dtype=np.int64), np.zeros(Q, dtype=np.int64), np.zeros(Q, dtype=np.int64),
                  np.zeros(Q, dtype=np.bool_), np.full(Q, -1, dtype=np.int64), np.full(Q, -1, dtype=np.int64),
                  np.arange(Q - 1, -1, -1).astype(np.int64))
@@ -119,7 +120,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                  np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64),
                  np.zeros(R, dtype=np.int64))
         st[:] = 0
-        st[2], st[3], st[4], st[7], st[9], st[13] = req_start[c], req_start[c], pim_start[c], Q, -1, _NEG
+        st[2], st[3], st[4], st[7], st[9], st[13], st[14] = req_start[c], req_start[c], pim_start[c], Q, -1, _NEG, _NEG
         while True:
             nt = _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, queue, banks, cands,
                               ranks)
@@ -142,7 +143,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
         req_start, pim_kind, pim_rank, pim_bg, pim_bank, pim_row, pim_arg, pim_est, pim_arrive, pim_start = inputs
     req_done, req_class, pim_done, pim_status, counters, active, req_slot = outputs
     gi_order, bank_rk, bank_bg, bank_bk = geometry
-    T, faw, faw_head = timing
+    T, faw, faw_head, reach = timing
     slot_req, slot_bi, slot_row, slot_w, slot_next, slot_prev, free = queue
     open_row, bhead, btail, alist, apos, hitq_w, bn, dirty, open_pim, hitq, hits_since, pre_wanted = banks
     cand_n, cand_s, cand_k, cand_q, cand_e, bank_e = cands
@@ -159,12 +160,13 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
     r_end, p_end = req_start[c + 1], pim_start[c + 1]
     t, end, nr_next, fc_next, pptr, qlen, na = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     n_free, tile_active, tile_row, tile_left, comps_done, tile_col = st[7], st[8] == 1, st[9], st[10], st[11], st[12]
-    first_comp = st[13]
+    first_comp, req_lb = st[13], st[14]  # req_lb: no queued request's command is legal before this cycle
+    has_pim = p_end > pim_start[c]
     while True:
         if nt == tr.shape[1]:  # the trace buffer is full: save the scalars, the caller grows it and resumes
             st[0], st[1], st[2], st[3], st[4], st[5], st[6] = t, end, nr_next, fc_next, pptr, qlen, na
             st[7], st[8], st[9], st[10], st[11], st[12] = n_free, tile_active, tile_row, tile_left, comps_done, tile_col
-            st[13], st[15] = first_comp, 0
+            st[13], st[14], st[15] = first_comp, req_lb, 0
             return nt
         while nr_next < r_end and qlen < Q and req_arrive[nr_next] <= t:
             q = nr_next
@@ -192,6 +194,9 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                 hitq[bi] += 1
                 if req_write[q]:
                     hitq_w[bi] += 1
+            if not fcfs:
+                req_lb = min(req_lb, _refresh_bank(bi, queue, banks, cands, geometry, tile_active, tile_row, pb,
+                                                   CAP, T, cfg))
         work_done = nr_next == r_end and qlen == 0 and pptr == p_end
         owed = 0
         if refresh_on:
@@ -237,6 +242,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                 tile_active, tile_row, tile_left, tile_col, comps_done = True, pim_row[pptr], pim_arg[pptr], 0, 0
                 for bi in range(NB):
                     dirty[bi] = True
+                req_lb = _NEG
                 pim_done[pptr] = t
                 pptr += 1
                 continue
@@ -288,64 +294,54 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
             end = max(end, t + 1)
             t += 1
             continue
-        # 3. DRAM requests: the oldest ready column command, else the oldest ready ACT / PRE (the same choice as
+        # 3. DRAM requests: the oldest legal column command, else the oldest legal ACT / PRE (the same choice as
         #    scanning the whole queue in age order). Each bank's candidates (its oldest read hit, write hit and
-        #    non-hit) are cached until the bank's state or queue changes, with a lower bound of the first cycle
-        #    each is legal (``cand_e``: timing entries only ever rise): a candidate not legal by then is skipped
-        #    unless its bound is below the next event found so far (so ``nxt`` stays exact).
+        #    non-hit) carry their exact first legal cycle (dram_queue.py keeps them so), and ``req_lb`` the
+        #    smallest of them: before that cycle no bank needs a look. FCFS looks at the oldest request only.
         if kind < 0 and not (single and tile_active) and qlen > 0:
             bc_q, bc_s, bc_k, bo_q, bo_s, bo_k = _BIG, -1, -1, _BIG, -1, -1
-            n_banks = na
             if fcfs:
-                n_banks = 1
-            for ai in range(n_banks):
-                if fcfs:
-                    sl = req_slot[fc_next]
-                    bi = slot_bi[sl]
-                    ci0 = NB
-                    _bank_candidates(bi, ci0, sl, True, slot_req, slot_row, slot_w, slot_next, open_row,
-                                     open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
-                                     cand_n, cand_s, cand_k, cand_q, cfg)
-                    cand_e[ci0, :] = _NEG
-                else:
-                    bi = alist[ai]
-                    ci0 = bi
+                sl = req_slot[fc_next]
+                bi = slot_bi[sl]
                 rr = bank_rk[bi]
-                if pending[rr]:
-                    continue
-                if not fcfs and dirty[bi]:
-                    _bank_candidates(bi, bi, bhead[bi], False, slot_req, slot_row, slot_w, slot_next, open_row,
-                                     open_pim, hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP,
-                                     cand_n, cand_s, cand_k, cand_q, cfg)
-                    cand_e[bi, :] = _NEG
-                    bank_e[bi] = _NEG
-                    dirty[bi] = False
-                elif not fcfs and bank_e[bi] > t and bank_e[bi] >= nxt:  # the smallest bound of its candidates
-                    continue
-                low = _INF
-                for ci in range(cand_n[ci0]):
-                    need, q = cand_k[ci0, ci], cand_q[ci0, ci]
-                    col = need == RD or need == WR
-                    if col:
-                        if bc_q < q:
-                            continue
-                    elif bc_q < _BIG or bo_q < q:
-                        continue
-                    e = cand_e[ci0, ci]
-                    if e > t and e >= nxt:
-                        continue
-                    e = _earliest(need, rr, bank_bg[bi], bank_bk[bi], T, cfg)
-                    cand_e[ci0, ci] = e
-                    if e <= t:
-                        if col:
-                            bc_q, bc_s, bc_k = q, cand_s[ci0, ci], need
+                if not pending[rr]:
+                    _bank_candidates(bi, NB, sl, True, slot_req, slot_row, slot_w, slot_next, open_row, open_pim,
+                                     hitq, hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP, cand_n, cand_s,
+                                     cand_k, cand_q, cfg)
+                    for ci in range(cand_n[NB]):
+                        need = cand_k[NB, ci]
+                        e = _earliest(need, rr, bank_bg[bi], bank_bk[bi], T, cfg)
+                        if e > t:
+                            nxt = min(nxt, e)
+                        elif need == RD or need == WR:
+                            bc_s, bc_k = cand_s[NB, ci], need
                         else:
-                            bo_q, bo_s, bo_k = q, cand_s[ci0, ci], need
-                    else:
-                        nxt = min(nxt, e)
-                for ci in range(cand_n[ci0]):
-                    low = min(low, cand_e[ci0, ci])
-                bank_e[ci0] = low
+                            bo_s, bo_k = cand_s[NB, ci], need
+            elif req_lb > t:
+                nxt = min(nxt, req_lb)
+            else:
+                low = _INF
+                for ai in range(na):
+                    bi = alist[ai]
+                    if dirty[bi]:
+                        _refresh_bank(bi, queue, banks, cands, geometry, tile_active, tile_row, pb, CAP, T, cfg)
+                    if pending[bank_rk[bi]]:
+                        continue
+                    be = bank_e[bi]
+                    low = min(low, be)
+                    if be > t:
+                        nxt = min(nxt, be)
+                        continue
+                    for ci in range(cand_n[bi]):
+                        e, need, q = cand_e[bi, ci], cand_k[bi, ci], cand_q[bi, ci]
+                        if e > t:
+                            nxt = min(nxt, e)
+                        elif need == RD or need == WR:
+                            if q < bc_q:
+                                bc_q, bc_s, bc_k = q, cand_s[bi, ci], need
+                        elif q < bo_q:
+                            bo_q, bo_s, bo_k = q, cand_s[bi, ci], need
+                req_lb = low
             pick, pk = bc_s, bc_k
             if pick < 0:
                 pick, pk = bo_s, bo_k
@@ -403,9 +399,11 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
         counters[c, kind] += 1
         _apply_rules(kind, max(kr, 0), max(kg, 0), max(kb, 0), t, rules, rule_start, T, faw, faw_head, cfg)
         done_at = t + 1
-        if kind == ACT or kind == PRE or kind == G_ACT or kind == G_PRE:
-            for bi in range((kr * G + kg) * BPG, (kr * G + kg + 1) * BPG):
+        if kind == G_ACT or kind == G_PRE or ((kind == ACT or kind == PRE) and has_pim and single):
+            for bi in range((kr * G + kg) * BPG, (kr * G + kg + 1) * BPG):  # a PIM-open bank group closes by G_PRE
                 dirty[bi] = True
+        elif kind == ACT or kind == PRE:
+            dirty[(kr * G + kg) * BPG + kb] = True
         if kind == ACT:
             bi = (kr * G + kg) * BPG + kb
             open_row[bi, 0] = krow
@@ -528,6 +526,9 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
             else:
                 pim_done[pptr] = done_at
                 pptr += 1
+        if not fcfs:
+            req_lb = _refresh_after_issue(kind, kr, kg, kb, na, reach, queue, banks, cands, geometry, tile_active,
+                                          tile_row, pb, CAP, T, cfg)
         if done_at > end:
             end = done_at
         t += 1
