@@ -162,6 +162,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
     n_free, tile_active, tile_row, tile_left, comps_done, tile_col = st[7], st[8] == 1, st[9], st[10], st[11], st[12]
     first_comp, req_lb = st[13], st[14]  # req_lb: no queued request's command is legal before this cycle
     has_pim = p_end > pim_start[c]
+    owed, next_due = 1, _NEG  # refreshes owed and the next due cycle, as of the last refresh accounting
     while True:
         if nt == tr.shape[1]:  # the trace buffer is full: save the scalars, the caller grows it and resumes
             st[0], st[1], st[2], st[3], st[4], st[5], st[6] = t, end, nr_next, fc_next, pptr, qlen, na
@@ -198,8 +199,8 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                 req_lb = min(req_lb, _refresh_bank(bi, queue, banks, cands, geometry, tile_active, tile_row, pb,
                                                    CAP, T, cfg))
         work_done = nr_next == r_end and qlen == 0 and pptr == p_end
-        owed = 0
-        if refresh_on:
+        if refresh_on and (owed > 0 or t >= next_due):  # owing nothing, nothing changes before the next due
+            owed, next_due = 0, _INF
             for rr in range(R):
                 while t >= due[rr]:
                     if debt[rr] == 0:
@@ -210,13 +211,15 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                         rank_q[rr] == 0 and (idle_since[rr] >= owed_since[rr] or t - idle_since[rr] >= TREFI))):
                     pending[rr] = True
                 owed += debt[rr]
-        if work_done and owed == 0:  # a run ends with its requests, its PIM program and the refreshes owed done
+                next_due = min(next_due, due[rr])
+        # a run ends with its requests, its PIM program and the refreshes owed done
+        if work_done and (owed == 0 or not refresh_on):
             break
         nxt = _INF
         consumed = False
         kind, kr, kg, kb, krow, kcol, src, sq = -1, -1, -1, -1, -1, -1, -1, -1
         # 1. urgent refresh (a rank owing more than refresh_postpone refreshes)
-        if refresh_on and not tile_active:
+        if refresh_on and not tile_active and owed > 0:
             kind, kr, kg, kb, e = _refresh_step(True, t, pending, debt, POSTPONE, open_row, open_pim, pb, T, cfg)
             nxt = min(nxt, e)
             src = 0
@@ -350,7 +353,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                 kind, kr, kg, kb, krow, kcol, src, sq = pk, req_rank[q], req_bg[q], req_bank[q], req_row[q], \
                     req_col[q], 2, pick
         # 4. refresh of an idle rank that owes one (it waits for free command slots)
-        if kind < 0 and refresh_on and not tile_active:
+        if kind < 0 and refresh_on and not tile_active and owed > 0:
             kind, kr, kg, kb, e = _refresh_step(False, t, pending, debt, POSTPONE, open_row, open_pim, pb, T,
                                                 cfg)
             nxt = min(nxt, e)
@@ -370,7 +373,9 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
         if kind < 0:
             if nr_next < r_end and qlen < Q:
                 nxt = min(nxt, req_arrive[nr_next])
-            if refresh_on:
+            if refresh_on and owed == 0:
+                nxt = min(nxt, next_due)
+            elif refresh_on:
                 for rr in range(R):
                     nxt = min(nxt, due[rr])
                     if debt[rr] > 0 and not pending[rr] and rank_q[rr] == 0:
