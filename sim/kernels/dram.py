@@ -112,7 +112,7 @@ def run_dram(cfg, policy, rules, rule_start, req_arrive, req_rank, req_bg, req_b
                  np.zeros(NB, dtype=np.bool_))
         cands = (np.zeros(NB + 1, dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64),
                  np.zeros((NB + 1, 5), dtype=np.int64), np.zeros((NB + 1, 5), dtype=np.int64),
-                 np.zeros((NB + 1, 5), dtype=np.int64), np.zeros(NB + 1, dtype=np.int64))
+                 np.zeros((NB + 1, 5), dtype=np.int64), np.zeros(NB + 1, dtype=np.int64), np.zeros(NB, dtype=np.int64))
         due = np.empty(R, dtype=np.int64)
         for rr in range(R):
             due[rr] = (rr + 1) * TREFI // R
@@ -146,7 +146,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
     T, faw, faw_head, reach = timing
     slot_req, slot_bi, slot_row, slot_w, slot_next, slot_prev, free = queue
     open_row, bhead, btail, alist, apos, hitq_w, bn, dirty, open_pim, hitq, hits_since, pre_wanted = banks
-    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e = cands
+    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e, bank_kinds = cands
     open_count, open_since, due, pending, debt, rank_q, idle_since, owed_since = ranks
     R, G, BPG, RB = cfg[0], cfg[1], cfg[2], cfg[3]
     CL, CWL, BURST, FILL, TREFI, GW = cfg[4], cfg[5], cfg[6], cfg[8], cfg[9], cfg[11]

@@ -7,8 +7,8 @@ Each bank with queued requests keeps its candidates (its oldest read hit, write 
 other request needs) with the exact first cycle each is legal (``cand_e``; ``bank_e`` the bank's smallest). They
 stay exact because timing entries change only when a command issues: then :func:`_refresh_after_issue` recomputes
 the candidates of the banks whose state changed and the legal cycles the issued command's rules can raise (the
-``reach`` table says which: same bank, same bank group or anywhere), and returns the smallest legal cycle of all,
-so the controller scans the banks only in a cycle where some candidate is legal.
+``reach`` table says which command kinds, by where the bank lies from the issued one), and returns the smallest
+legal cycle of all, so the controller scans the banks only in a cycle where some candidate is legal.
 """
 
 from __future__ import annotations
@@ -90,18 +90,22 @@ def _bank_candidates(bi, ci0, s0, only_first, slot_req, slot_row, slot_w, slot_n
 
 @njit(cache=True)
 def reach_table(rules):
-    """reach[p, n]: which later ``n`` commands' legal cycles an issued ``p`` can raise: -1 none, 0 the same bank's,
-    1 its bank group's, 2 any (rank, other-rank and channel scopes, the four-activate window). G_ACT and G_PRE
-    involve every bank of a bank group, so their same-bank rules reach the bank group."""
-    reach = np.full((N_COMMANDS, N_COMMANDS), -1, dtype=np.int64)
+    """reach[p, rel]: bit mask of the command kinds whose legal cycle in a bank an issued ``p`` can raise, by where
+    that bank lies: rel 0 the same bank, 1 the same bank group, 2 the same rank, 3 another rank (rule scopes same
+    bank, bank group, rank, other ranks, channel; the four-activate window). G_ACT and G_PRE involve every bank of
+    a bank group, so their same-bank rules reach the whole bank group."""
+    reach = np.zeros((N_COMMANDS, 4), dtype=np.int64)
     for i in range(rules.shape[0]):
-        p, n, r = rules[i, 0], rules[i, 1], min(rules[i, 2], 2)
-        if r == 0 and (p == G_ACT or p == G_PRE or n == G_ACT or n == G_PRE):
-            r = 1
-        reach[p, n] = max(reach[p, n], r)
+        p, n, scope = rules[i, 0], rules[i, 1], rules[i, 2]
+        g = p == G_ACT or p == G_PRE or n == G_ACT or n == G_PRE
+        for rel in range(4):
+            hit = scope == 4 or (scope == 3 and rel == 3) or (scope == 2 and rel <= 2) or (
+                scope == 1 and rel <= 1) or (scope == 0 and (rel == 0 or (rel == 1 and g)))
+            if hit:
+                reach[p, rel] |= 1 << n
     for p in (ACT, G_ACT):
-        for n in (ACT, G_ACT):
-            reach[p, n] = 2
+        for rel in range(3):
+            reach[p, rel] |= (1 << ACT) | (1 << G_ACT)
     return reach
 
 
@@ -110,16 +114,17 @@ def _refresh_bank(bi, queue, banks, cands, geometry, tile_active, tile_row, pb, 
     """Recompute bank bi's candidates and their exact first legal cycles; returns the smallest (``_INF``: none)."""
     slot_req, slot_bi, slot_row, slot_w, slot_next, slot_prev, free = queue
     open_row, bhead, btail, alist, apos, hitq_w, bn, dirty, open_pim, hitq, hits_since, pre_wanted = banks
-    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e = cands
+    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e, bank_kinds = cands
     gi_order, bank_rk, bank_bg, bank_bk = geometry
     _bank_candidates(bi, bi, bhead[bi], False, slot_req, slot_row, slot_w, slot_next, open_row, open_pim, hitq,
                      hitq_w, bn, hits_since, tile_active, tile_row, pb, CAP, cand_n, cand_s, cand_k, cand_q, cfg)
-    low = _INF
+    low, kinds = _INF, 0
     for ci in range(cand_n[bi]):
         e = _earliest(cand_k[bi, ci], bank_rk[bi], bank_bg[bi], bank_bk[bi], T, cfg)
         cand_e[bi, ci] = e
         low = min(low, e)
-    bank_e[bi] = low
+        kinds |= 1 << cand_k[bi, ci]
+    bank_e[bi], bank_kinds[bi] = low, kinds
     dirty[bi] = False
     return low
 
@@ -130,28 +135,38 @@ def _refresh_after_issue(kind, kr, kg, kb, na, reach, queue, banks, cands, geome
     """After command ``kind`` issued at (rank kr, bank group kg, bank kb) and its rules were applied: bring every
     queued bank's candidates and legal cycles up to date; returns the smallest legal cycle of any candidate."""
     open_row, bhead, btail, alist, apos, hitq_w, bn, dirty, open_pim, hitq, hits_since, pre_wanted = banks
-    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e = cands
+    cand_n, cand_s, cand_k, cand_q, cand_e, bank_e, bank_kinds = cands
     gi_order, bank_rk, bank_bg, bank_bk = geometry
     G, BPG = cfg[1], cfg[2]
     xg = kr * G + kg
-    xb = xg * BPG + kb
+    xb = -1
+    if kb >= 0:
+        xb = xg * BPG + kb
     low = _INF
     for ai in range(na):
         bi = alist[ai]
         if dirty[bi]:
             low = min(low, _refresh_bank(bi, queue, banks, cands, geometry, tile_active, tile_row, pb, CAP, T, cfg))
             continue
-        be = _INF
-        for ci in range(cand_n[bi]):
-            k = cand_k[bi, ci]
-            r = reach[kind, k]
-            e = cand_e[bi, ci]
-            if r == 2 or (r == 1 and bank_rk[bi] * G + bank_bg[bi] == xg) or (r == 0 and bi == xb):
-                e = _earliest(k, bank_rk[bi], bank_bg[bi], bank_bk[bi], T, cfg)
-                cand_e[bi, ci] = e
-            be = min(be, e)
-        bank_e[bi] = be
-        low = min(low, be)
+        rel = 3
+        if bi == xb:
+            rel = 0
+        elif bank_rk[bi] == kr:
+            rel = 2
+            if bank_bg[bi] == kg:
+                rel = 1
+        hit = reach[kind, rel] & bank_kinds[bi]
+        if hit != 0:
+            be = _INF
+            for ci in range(cand_n[bi]):
+                k = cand_k[bi, ci]
+                e = cand_e[bi, ci]
+                if (hit >> k) & 1:
+                    e = _earliest(k, bank_rk[bi], bank_bg[bi], bank_bk[bi], T, cfg)
+                    cand_e[bi, ci] = e
+                be = min(be, e)
+            bank_e[bi] = be
+        low = min(low, bank_e[bi])
     return low
 
 
