@@ -163,6 +163,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
     first_comp, req_lb = st[13], st[14]  # req_lb: no queued request's command is legal before this cycle
     has_pim = p_end > pim_start[c]
     owed, next_due = 1, _NEG  # refreshes owed and the next due cycle, as of the last refresh accounting
+    tile_open = False  # every bank's PIM buffer holds the tile row (no row command issued since that was found)
     while True:
         if nt == tr.shape[1]:  # the trace buffer is full: save the scalars, the caller grows it and resumes
             st[0], st[1], st[2], st[3], st[4], st[5], st[6] = t, end, nr_next, fc_next, pptr, qlen, na
@@ -243,6 +244,7 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                 if not ok:
                     break
                 tile_active, tile_row, tile_left, tile_col, comps_done = True, pim_row[pptr], pim_arg[pptr], 0, 0
+                tile_open = False
                 for bi in range(NB):
                     dirty[bi] = True
                 req_lb = _NEG
@@ -256,7 +258,10 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                     pptr += 1
                     consumed = True
                     break
-                step, gi, bk = _tile_step(gi_order, tile_row, open_row, open_pim, pb, cfg)
+                step, gi, bk = -1, -1, -1
+                if not tile_open:
+                    step, gi, bk = _tile_step(gi_order, tile_row, open_row, open_pim, pb, cfg)
+                    tile_open = step < 0
                 if step >= 0:
                     kind, kr, kg, kb, krow = step, gi // G, gi % G, bk, tile_row
                 elif comps_done < pim_arg[pptr]:
@@ -409,6 +414,8 @@ def _run_channel(c, st, nt, record, trc, tr, inputs, outputs, geometry, timing, 
                 dirty[bi] = True
         elif kind == ACT or kind == PRE:
             dirty[(kr * G + kg) * BPG + kb] = True
+        if kind == ACT or kind == PRE or kind == G_ACT or kind == G_PRE:
+            tile_open = False
         if kind == ACT:
             bi = (kr * G + kg) * BPG + kb
             open_row[bi, 0] = krow
