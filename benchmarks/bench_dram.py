@@ -2,8 +2,9 @@
 
 Speed: DRAM commands simulated per second of CPU time (one core; the kernel is single-threaded) on a streaming
 read trace, a random read trace and NeuPIMs K-cache GEMVs beside a DRAM stream, against the plain-Python
-reference. DRAMsim3 and Ramulator 2 cannot be fetched on this machine (no network beyond the package registries),
-so no figure of theirs is quoted.
+reference; and against DRAMsim3 on its own HBM2 geometry (preset hbm2-dramsim3, queue 16 as its transaction queue):
+einsim's cycles and speed on a stream and a random trace, and, when ``EINSIM_DRAMSIM3`` names a DRAMsim3 source tree
+with einsim's driver built in it (benchmarks/dramsim3/build.sh), DRAMsim3's on the very same addresses.
 
 Validation (as DRAMsim3 / Ramulator 2 are validated): unloaded read latency vs tRCD + CL + BL/2 (closed row),
 CL + BL/2 (open), + tRP (conflict); streaming bandwidth vs the refresh-limited peak; random reads vs the
@@ -14,7 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import re
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 from einsim.arch.dram import load_dram
 from einsim.sim import dram_timing as dt
@@ -62,6 +68,46 @@ def _speed_rows(smoke: bool) -> list[dict]:
     rows.append({"benchmark": "dram_kernel", "metric": "commands/s, random (python reference)",
                  "value": res.n_commands / seconds, "unit": "1/s", "target": None,
                  "note": f"numba speedup {seconds / t_jit:.0f}x on {res.n_commands} commands"})
+    return rows
+
+
+def _dramsim3(tree: Path, addresses, workdir: Path) -> dict[str, float]:
+    """DRAMsim3's cycles, commands and CPU seconds on ``addresses`` (einsim's driver, built in ``tree``)."""
+    trace = workdir / "addresses.u64"
+    addresses.astype("<u8").tofile(trace)
+    out = subprocess.run([str(tree / "einsim_driver"), str(tree / "configs" / "HBM2_8Gb_x128.ini"), str(trace),
+                          str(workdir)], capture_output=True, text=True, check=True).stdout
+    fields = dict(re.findall(r"(\w+)=([\d.]+)", out.splitlines()[-1]))
+    return {k: float(v) for k, v in fields.items()}
+
+
+def _dramsim3_rows(smoke: bool) -> list[dict]:
+    """einsim on DRAMsim3's HBM2 geometry and policy (hbm2-dramsim3; queue 16, refresh when due): commands/s
+    and cycles of a stream and a random read trace; DRAMsim3's on the same addresses if ``EINSIM_DRAMSIM3`` is set."""
+    s, policy = load_dram("hbm2-dramsim3"), DramPolicy(queue_size=16, refresh_postpone=0)
+    tree = os.environ.get("EINSIM_DRAMSIM3")
+    rows = []
+    for name, req in (("stream", traces.stream(s, 20_000 if smoke else 1_000_000)),
+                      ("random", traces.random(s, 5_000 if smoke else 200_000, seed=12345))):
+        simulate_dram(s, req, policy=policy, trace=False)
+        seconds, res = _cpu_best(lambda req=req: simulate_dram(s, req, policy=policy, trace=False),
+                                 1 if smoke else 3)
+        rate = res.n_commands / seconds
+        rows.append({"benchmark": "dram_vs_dramsim3", "metric": f"einsim commands/s, {name} on hbm2-dramsim3",
+                     "value": rate, "unit": "1/s", "target": None,
+                     "note": f"{res.n_commands} commands, {res.cycles} cycles, {len(req)} reads, no trace"})
+        if not tree:
+            continue
+        with tempfile.TemporaryDirectory() as work:
+            ds3 = _dramsim3(Path(tree), req.address, Path(work))
+        ds3_rate = ds3["commands"] / ds3["cpu_s"]
+        rows.append({"benchmark": "dram_vs_dramsim3", "metric": f"DRAMsim3 commands/s, {name} (same addresses)",
+                     "value": ds3_rate, "unit": "1/s", "target": None,
+                     "note": f"{ds3['commands']:.0f} commands, {ds3['cycles']:.0f} cycles; einsim "
+                             f"{rate / ds3_rate:.1f}x as fast"})
+        rows.append({"benchmark": "dram_vs_dramsim3", "metric": f"einsim cycles / DRAMsim3 cycles, {name}",
+                     "value": res.cycles / ds3["cycles"], "unit": "ratio", "target": 1.0,
+                     "note": f"{res.cycles} vs {ds3['cycles']:.0f}"})
     return rows
 
 
@@ -146,7 +192,7 @@ def validation_rows(smoke: bool) -> list[dict]:
 
 
 def run(smoke: bool) -> list[dict]:
-    return _speed_rows(smoke) + validation_rows(smoke)
+    return _speed_rows(smoke) + _dramsim3_rows(smoke) + validation_rows(smoke)
 
 
 if __name__ == "__main__":

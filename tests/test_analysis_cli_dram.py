@@ -45,7 +45,7 @@ def test_gemv_json(capsys):
 
 def test_errors_and_infeasible_points(capsys):
     assert main(["dram", "bench", "--preset", "hbm7"]) == 1
-    assert "presets: aim-like, hbm-pim, hbm2, hbm2-pim, hbm3" in capsys.readouterr().err
+    assert "presets: aim-like, hbm-pim, hbm2, hbm2-dramsim3, hbm2-pim, hbm3" in capsys.readouterr().err
     assert main(["dram", "gemv", "--preset", "hbm2", "--rows", "4", "--cols", "4"]) == 2
     assert "has no PIM" in capsys.readouterr().err
     assert main(["dram", "gemv", "--rows", "0", "--cols", "4"]) == 1

@@ -24,6 +24,9 @@ def test_presets_and_their_figures():
     assert h3.peak_bytes_per_s == pytest.approx(665.6e9, rel=1e-3) and not h3.has_energy
     assert load_dram("hbm-pim").row_buffers == load_dram("aim-like").row_buffers == 1
     assert load_dram("hbm-pim").mac_lanes == 8 and load_dram("hbm-pim").cl == 14  # timing from the base
+    d = load_dram("hbm2-dramsim3")  # DRAMsim3's geometry of the same ini: 2 KB rows, one 1 GB rank per channel
+    assert (d.channels, d.ranks, d.columns, d.row_buffer_bytes) == (8, 1, 32, 2048)
+    assert d.capacity_bytes == 8 * 2**30 and (d.trfc, d.tfaw, d.idd4r) == (h.trfc, h.tfaw, h.idd4r)
 
 
 def test_yaml_errors_name_file_line_and_key():
@@ -62,7 +65,7 @@ def test_missing_sections_and_unknown_preset():
     msgs = [str(i) for i in exc.value.issues]
     assert "x.yaml:3 timing: missing required key 'tfaw'" in msgs and "x.yaml:2 organization: missing required key " \
                                                                        "'ranks'" in msgs
-    with pytest.raises(SpecError, match="presets: aim-like, hbm-pim, hbm2, hbm2-pim, hbm3"):
+    with pytest.raises(SpecError, match="presets: aim-like, hbm-pim, hbm2, hbm2-dramsim3, hbm2-pim, hbm3"):
         load_dram("hbm9")
     with pytest.raises(SpecError, match=r"organization must be a mapping of its fields, not None"):
         dram_from_text("name: x\ntiming: {}\n", "x.yaml")
