@@ -73,12 +73,17 @@ def _speed_rows(smoke: bool) -> list[dict]:
 
 def _dramsim3(tree: Path, addresses, workdir: Path) -> dict[str, float]:
     """DRAMsim3's cycles, commands and CPU seconds on ``addresses`` (einsim's driver, built in ``tree``)."""
+    driver, ini = tree / "einsim_driver", tree / "configs" / "HBM2_8Gb_x128.ini"
+    if not driver.is_file() or not ini.is_file():
+        raise SystemExit(f"EINSIM_DRAMSIM3={tree}: needs {driver.name} (benchmarks/dramsim3/build.sh {tree}) and "
+                         f"configs/{ini.name} there")
     trace = workdir / "addresses.u64"
     addresses.astype("<u8").tofile(trace)
-    out = subprocess.run([str(tree / "einsim_driver"), str(tree / "configs" / "HBM2_8Gb_x128.ini"), str(trace),
-                          str(workdir)], capture_output=True, text=True, check=True).stdout
-    fields = dict(re.findall(r"(\w+)=([\d.]+)", out.splitlines()[-1]))
-    return {k: float(v) for k, v in fields.items()}
+    done = subprocess.run([str(driver), str(ini), str(trace), str(workdir)], capture_output=True, text=True)
+    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not result:
+        raise SystemExit(f"{driver} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", result[0])}
 
 
 def _dramsim3_rows(smoke: bool) -> list[dict]:
