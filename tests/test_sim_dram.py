@@ -283,7 +283,7 @@ def _broken(spec, constraint_rows, req):
                       req.arrive[order], *(np.ascontiguousarray(f[k][order]) for k in
                                            ("rank", "bankgroup", "bank", "row", "column")),
                       req.is_write[order].astype(np.int64), req_start, z, z, z, z, z, z, z, z,
-                      np.zeros(units + 1, dtype=np.int64))
+                      np.zeros(units + 1, dtype=np.int64), True)  # record given: simulate_dram's compiled signature
     cols = ("command", "channel", "rank", "bankgroup", "bank", "row", "column")
     return {"cycle": out[0], **{name: out[1][i] for i, name in enumerate(cols)}}
 
